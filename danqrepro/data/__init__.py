@@ -1,0 +1,79 @@
+"""Data: the DeepSEA bundle, the compact store, the input pipeline, the synthetic benchmark.
+
+The one entry point most code needs is :func:`load_split`, which reads any slice of a
+split of either a DeepSEA-layout bundle or a converted store in the same form, and
+:func:`resolve_store`, which turns a bundle into a (cached) store for training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from .deepsea import (ALPHABET, CLASS_SIZES, N_TARGETS, SEQ_LEN, SPLITS, DataError,
+                      class_ranges, is_bundle, open_mat_split, reverse_complement)
+from .store import MANIFEST, Store, convert, open_store
+from .synthetic import SyntheticSpec, generate
+
+__all__ = ["ALPHABET", "CLASS_SIZES", "N_TARGETS", "SEQ_LEN", "SPLITS", "DataError",
+           "Store", "SyntheticSpec", "cache_dir", "class_ranges", "convert", "generate",
+           "is_bundle", "load_split", "open_store", "resolve_store", "reverse_complement",
+           "synthetic_store"]
+
+
+def cache_dir() -> Path:
+    """Where generated bundles and stores live: ``$DANQREPRO_CACHE``, else
+    ``~/.cache/danqrepro``."""
+    return Path(os.environ.get("DANQREPRO_CACHE", Path.home() / ".cache" / "danqrepro"))
+
+
+def load_split(path: str | os.PathLike, split: str, start: int = 0,
+               stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Samples ``start:stop`` of one split of a bundle or a store.
+
+    Parameters
+    ----------
+    path : a DeepSEA-layout bundle directory or a store directory.
+    split : ``"train"``, ``"valid"`` or ``"test"``.
+    start, stop : sample range; ``stop=None`` reads to the end.
+
+    Returns
+    -------
+    x : uint8 (n, length, 4), one-hot in A, G, C, T order (the file's order).
+    y : uint8 (n, targets).
+    """
+    path = Path(path)
+    if (path / MANIFEST).is_file():
+        return open_store(path).split(split).read(start, stop)
+    if is_bundle(path):
+        reader = open_mat_split(path / f"{split}.mat", split)
+        try:
+            return reader.read(start, stop)
+        finally:
+            reader.close()
+    raise DataError(f"{path}: neither a store (no {MANIFEST}) nor a DeepSEA bundle "
+                    "(no train.mat, valid.mat or test.mat)")
+
+
+def resolve_store(path: str | os.PathLike, progress: bool = True) -> Store:
+    """A store for ``path``: the store itself, or a bundle converted once into the cache."""
+    path = Path(path)
+    if (path / MANIFEST).is_file():
+        return open_store(path)
+    if is_bundle(path):
+        key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+        return convert(path, cache_dir() / "stores" / f"{path.name}-{key}", progress=progress)
+    raise DataError(f"{path}: neither a store nor a DeepSEA bundle directory")
+
+
+def synthetic_store(spec: SyntheticSpec, progress: bool = True) -> Store:
+    """The synthetic bundle of ``spec``, generated and converted into the cache on first use."""
+    digest = hashlib.sha256(json.dumps(asdict(spec), sort_keys=True).encode()).hexdigest()[:10]
+    name = f"synthetic-s{spec.seed}-n{spec.n_train}-{digest}"
+    bundle = generate(cache_dir() / "bundles" / name, spec, progress=progress)
+    return convert(bundle, cache_dir() / "stores" / name, progress=progress)

@@ -1,0 +1,110 @@
+"""tf.data input pipelines over a store: shuffled, batched, one-hot on the fly, prefetched.
+
+Sequences stay one byte per base on the host; the one-hot expansion (and the unpacking of
+the bit-packed labels) happens inside the tf.data graph, so host-side work per batch is
+one gather of ``batch * 1000`` bytes from a memory map.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from .store import StoreSplit
+
+_BIT_SHIFTS = tf.constant([7, 6, 5, 4, 3, 2, 1, 0], dtype=tf.uint8)  # np.packbits order
+
+
+def subset_indices(n: int, n_subset: int | None, seed: int = 0) -> np.ndarray:
+    """Indices of a training subset that keeps each sequence with its reverse complement.
+
+    A DeepSEA split holds ``n / 2`` sequences followed by their reverse complements in
+    the same order. The subset draws ``n_subset / 2`` of the forward sequences (without
+    replacement, from ``seed``) and takes each with its reverse complement, so a subset
+    is built exactly as the full set is: every window on both strands. Taking samples
+    independently would instead leave about half of the windows on one strand only.
+
+    Parameters
+    ----------
+    n : size of the split (both strands).
+    n_subset : size of the subset (even), or None for the whole split.
+    seed : the subset's own seed, so that runs with different training seeds can share it.
+
+    Returns
+    -------
+    int64 array (n_subset,), sorted.
+    """
+    if n_subset is None or n_subset >= n:
+        return np.arange(n, dtype=np.int64)
+    if n_subset < 2 or n_subset % 2:
+        raise ValueError(f"n_train={n_subset}: expected an even count >= 2 (sequences and "
+                         "their reverse complements stay together)")
+    half = n // 2
+    forward = np.sort(np.random.default_rng([seed, 7]).choice(half, n_subset // 2, replace=False))
+    return np.concatenate([forward, forward + half])
+
+
+def epoch_order(indices: np.ndarray, seed: int, epoch: int) -> np.ndarray:
+    """The order of ``indices`` in ``epoch``: a permutation fixed by ``(seed, epoch)``,
+    so an interrupted run replays exactly the same batches after it resumes."""
+    return np.random.default_rng([seed, epoch]).permutation(indices)
+
+
+def _decode(codes, packed, n_targets: int):
+    """codes uint8 (b, L), packed labels uint8 (b, ceil(T/8)) -> float32 one-hot and labels."""
+    x = tf.one_hot(tf.cast(codes, tf.int32), 4, dtype=tf.float32)  # code 4 (N) -> zeros
+    bits = tf.bitwise.bitwise_and(tf.bitwise.right_shift(packed[..., None], _BIT_SHIFTS), 1)
+    y = tf.reshape(bits, (tf.shape(packed)[0], -1))[:, :n_targets]
+    return x, tf.cast(y, tf.float32)
+
+
+def _dataset(split: StoreSplit, batches) -> tf.data.Dataset:
+    seq_len, packed_width = split.codes.shape[1], split.labels_packed.shape[1]
+
+    def generate():
+        for index in batches():
+            yield np.asarray(split.codes[index]), np.asarray(split.labels_packed[index])
+
+    ds = tf.data.Dataset.from_generator(generate, output_signature=(
+        tf.TensorSpec((None, seq_len), tf.uint8), tf.TensorSpec((None, packed_width), tf.uint8)))
+    ds = ds.map(lambda c, p: _decode(c, p, split.n_targets), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def train_dataset(split: StoreSplit, indices: np.ndarray, batch: int, seed: int,
+                  epoch: int) -> tf.data.Dataset:
+    """One epoch of shuffled training batches.
+
+    Parameters
+    ----------
+    split : the training split of a store.
+    indices : the samples to train on (see :func:`subset_indices`).
+    batch : batch size; the last batch may be smaller.
+    seed, epoch : fix the order (see :func:`epoch_order`).
+
+    Yields
+    ------
+    x : float32 (batch, length, 4), y : float32 (batch, targets)
+    """
+    order = epoch_order(indices, seed, epoch)
+
+    def batches():
+        for start in range(0, order.size, batch):
+            yield np.sort(order[start:start + batch])  # sorted: sequential memmap reads
+
+    return _dataset(split, batches)
+
+
+def eval_dataset(split: StoreSplit, batch: int, stop: int | None = None) -> tf.data.Dataset:
+    """Samples ``0:stop`` of a split in file order, in batches (for validation and test)."""
+    stop = split.n if stop is None else min(stop, split.n)
+
+    def batches():
+        for start in range(0, stop, batch):
+            yield slice(start, min(start + batch, stop))
+
+    return _dataset(split, batches)
+
+
+def steps(n: int, batch: int) -> int:
+    return -(-n // batch)

@@ -1,0 +1,295 @@
+"""The compact store: one byte per base, packed labels and a manifest.
+
+A store is a directory::
+
+    manifest.json            counts, targets, checksums, source, positive rates
+    {split}.codes.npy        uint8 (n, length): 0..3 for A, G, C, T; 4 for N
+    {split}.labels.npy       uint8 (n, ceil(targets / 8)): labels, np.packbits on axis 1
+    {split}.oracle.npy       float16 (n, targets), synthetic bundles only
+
+``.npy`` files open as memory maps, so any sample is a 1000-byte read and the training
+set is never loaded whole. :func:`convert` streams a bundle into a store in slabs along
+the sample axis, so its memory is bounded by the slab size whatever N is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+from tqdm.auto import tqdm
+
+from .deepsea import ALPHABET, SPLITS, DataError, MatSplit, is_bundle, open_mat_split
+
+MANIFEST = "manifest.json"
+STORE_FORMAT = "danqrepro-store/1"
+SYNTHETIC_META = "synthetic.json"
+ORACLE_FILE = "oracle.h5"
+N_CODE = 4  # an unknown base: all-zero one-hot row
+
+
+def one_hot_to_codes(x: np.ndarray) -> np.ndarray:
+    """(n, length, 4) one-hot uint8 -> (n, length) uint8 codes, 4 where no base is set."""
+    codes = x.argmax(axis=-1).astype(np.uint8)
+    codes[~x.any(axis=-1)] = N_CODE
+    return codes
+
+
+def codes_to_one_hot(codes: np.ndarray) -> np.ndarray:
+    """(n, length) codes -> (n, length, 4) uint8 one-hot; code 4 (N) gives a zero row."""
+    return (codes[..., None] == np.arange(4, dtype=np.uint8)).astype(np.uint8)
+
+
+def write_json_atomic(path: str | os.PathLike, obj) -> None:
+    """Write JSON under a temporary name, then rename, so readers never see half a file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=_json_default))
+    os.replace(tmp, path)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray,)):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value)}")
+
+
+def sha256_file(path: str | os.PathLike, block: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class StoreSplit:
+    """One split of a store, memory-mapped.
+
+    Attributes
+    ----------
+    codes : uint8 memmap (n, length)
+    labels_packed : uint8 memmap (n, ceil(n_targets / 8))
+    oracle : float16 memmap (n, n_targets) or None
+    """
+
+    name: str
+    codes: np.ndarray
+    labels_packed: np.ndarray
+    n_targets: int
+    oracle: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return self.codes.shape[0]
+
+    def labels(self, index) -> np.ndarray:
+        """Unpacked uint8 labels (k, n_targets) of ``index`` (a slice or integer array)."""
+        return np.unpackbits(self.labels_packed[index], axis=1, count=self.n_targets)
+
+    def read(self, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``x`` uint8 (n, length, 4) one-hot A,G,C,T and ``y`` uint8 (n, targets)."""
+        index = slice(start, self.n if stop is None else min(stop, self.n))
+        return codes_to_one_hot(np.asarray(self.codes[index])), self.labels(index)
+
+
+class Store:
+    """A converted dataset: :attr:`manifest` plus memory-mapped splits."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        manifest_path = self.path / MANIFEST
+        if not manifest_path.is_file():
+            raise DataError(f"{self.path}: not a danqrepro store (no {MANIFEST}); "
+                            "convert a bundle with 'danqrepro convert BUNDLE_DIR STORE_DIR'")
+        self.manifest = json.loads(manifest_path.read_text())
+        if self.manifest.get("format") != STORE_FORMAT:
+            raise DataError(f"{manifest_path}: format {self.manifest.get('format')!r}, "
+                            f"expected {STORE_FORMAT!r}")
+        self._splits: dict[str, StoreSplit] = {}
+
+    @property
+    def n_targets(self) -> int:
+        return self.manifest["n_targets"]
+
+    @property
+    def seq_len(self) -> int:
+        return self.manifest["seq_len"]
+
+    @property
+    def fingerprint(self) -> str:
+        """A content hash of the store: equal stores have equal fingerprints."""
+        return self.manifest["fingerprint"]
+
+    @property
+    def is_synthetic(self) -> bool:
+        return self.manifest["source"]["kind"] == "synthetic"
+
+    def split(self, name: str) -> StoreSplit:
+        if name not in self.manifest["splits"]:
+            raise DataError(f"{self.path}: no split {name!r}; it has "
+                            f"{sorted(self.manifest['splits'])}")
+        if name not in self._splits:
+            files = self.manifest["splits"][name]["files"]
+            arrays = {}
+            for key, file in files.items():
+                try:
+                    arrays[key] = np.load(self.path / file, mmap_mode="r")
+                except (OSError, ValueError) as err:
+                    raise DataError(f"{self.path / file}: cannot open ({err})") from err
+            self._splits[name] = StoreSplit(name, arrays["codes"], arrays["labels"],
+                                            self.n_targets, arrays.get("oracle"))
+        return self._splits[name]
+
+
+def _source_description(bundle: Path) -> dict:
+    files = {}
+    for split in SPLITS:
+        p = bundle / f"{split}.mat"
+        if p.is_file():
+            st = p.stat()
+            files[p.name] = {"bytes": st.st_size, "mtime": int(st.st_mtime)}
+    meta_path = bundle / SYNTHETIC_META
+    source = {"path": str(bundle.resolve()), "files": files,
+              "kind": "synthetic" if meta_path.is_file() else "deepsea"}
+    return source
+
+
+def convert(bundle_dir: str | os.PathLike, store_dir: str | os.PathLike,
+            slab: int = 8192, progress: bool = True, overwrite: bool = False) -> Store:
+    """Stream a DeepSEA-layout bundle into a compact store.
+
+    Every split present in ``bundle_dir`` is validated before any is converted. Each
+    split is read in slabs of ``slab`` samples along its sample axis, so peak memory is
+    a few times ``slab * length * 4`` bytes whatever the split size. Files go to a
+    temporary directory beside ``store_dir`` that is renamed at the end: an interrupted
+    conversion leaves nothing that looks finished, and rerunning it starts clean.
+
+    Parameters
+    ----------
+    bundle_dir : directory with ``train.mat``, ``valid.mat``, ``test.mat`` (any subset).
+    store_dir : the store to create.
+    slab : samples per read.
+    overwrite : replace an existing store at ``store_dir``.
+
+    Returns
+    -------
+    Store
+    """
+    bundle, target = Path(bundle_dir), Path(store_dir)
+    if not is_bundle(bundle):
+        raise DataError(f"{bundle}: not a DeepSEA bundle directory (expected train.mat, "
+                        "valid.mat and/or test.mat)")
+    if (target / MANIFEST).is_file() and not overwrite:
+        existing = Store(target)
+        if existing.manifest["source"] == _source_description(bundle):
+            return existing
+        raise DataError(f"{target}: a store from another source exists; pass overwrite=True "
+                        "(CLI: --overwrite) to replace it")
+    readers: dict[str, MatSplit] = {}
+    try:
+        for split in SPLITS:
+            if (bundle / f"{split}.mat").is_file():
+                readers[split] = open_mat_split(bundle / f"{split}.mat", split)
+        shapes = {(r.seq_len, r.n_targets) for r in readers.values()}
+        if len(shapes) != 1:
+            raise DataError(f"{bundle}: splits disagree on (length, targets): "
+                            + ", ".join(f"{s}={(r.seq_len, r.n_targets)}" for s, r in readers.items()))
+        oracle_file = bundle / ORACLE_FILE
+        oracle = h5py.File(oracle_file, "r") if oracle_file.is_file() else None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in target.parent.glob(f".{target.name}.partial-*"):
+            shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted conversion
+        tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
+        tmp.mkdir()
+        try:
+            manifest = _write_store(tmp, bundle, readers, oracle, slab, progress)
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        finally:
+            if oracle is not None:
+                oracle.close()
+    finally:
+        for r in readers.values():
+            r.close()
+    return Store(target)
+
+
+def _write_store(tmp: Path, bundle: Path, readers: dict[str, MatSplit], oracle,
+                 slab: int, progress: bool) -> dict:
+    seq_len, n_targets = next(iter(readers.values())).seq_len, next(iter(readers.values())).n_targets
+    started = time.time()
+    splits = {}
+    for split, reader in readers.items():
+        n = reader.n
+        files = {"codes": f"{split}.codes.npy", "labels": f"{split}.labels.npy"}
+        codes = np.lib.format.open_memmap(tmp / files["codes"], "w+", np.uint8, (n, seq_len))
+        labels = np.lib.format.open_memmap(tmp / files["labels"], "w+", np.uint8,
+                                           (n, (n_targets + 7) // 8))
+        oracle_ds = oracle[split] if oracle is not None and split in oracle else None
+        if oracle_ds is not None:
+            if oracle_ds.shape != (n, n_targets):
+                raise DataError(f"{bundle / ORACLE_FILE}: '{split}' has shape {oracle_ds.shape}, "
+                                f"expected {(n, n_targets)}")
+            files["oracle"] = f"{split}.oracle.npy"
+            oracle_out = np.lib.format.open_memmap(tmp / files["oracle"], "w+", np.float16,
+                                                   (n, n_targets))
+        positives = np.zeros(n_targets, np.int64)
+        bar = tqdm(total=n, desc=f"convert {split}", unit="seq", unit_scale=True,
+                   disable=not progress)
+        for start in range(0, n, slab):
+            stop = min(start + slab, n)
+            x, y = reader.read(start, stop)
+            codes[start:stop] = one_hot_to_codes(x)
+            labels[start:stop] = np.packbits(y, axis=1)
+            positives += y.sum(axis=0, dtype=np.int64)
+            if oracle_ds is not None:
+                oracle_out[start:stop] = oracle_ds[start:stop]
+            bar.update(stop - start)
+        bar.close()
+        for array in (codes, labels) + ((oracle_out,) if oracle_ds is not None else ()):
+            array.flush()
+        del codes, labels
+        splits[split] = {
+            "n": n,
+            "files": files,
+            "sha256": {key: sha256_file(tmp / f) for key, f in files.items()},
+            "positive_rate": (positives / n).round(6).tolist(),
+        }
+    source = _source_description(bundle)
+    meta_path = bundle / SYNTHETIC_META
+    fingerprint = hashlib.sha256(json.dumps(
+        {s: v["sha256"] for s, v in splits.items()}, sort_keys=True).encode()).hexdigest()
+    manifest = {
+        "format": STORE_FORMAT,
+        "alphabet": ALPHABET,
+        "seq_len": seq_len,
+        "n_targets": n_targets,
+        "splits": splits,
+        "source": source,
+        "synthetic": json.loads(meta_path.read_text()) if meta_path.is_file() else None,
+        "fingerprint": fingerprint,
+        "convert_seconds": round(time.time() - started, 3),
+    }
+    write_json_atomic(tmp / MANIFEST, manifest)
+    return manifest
+
+
+def open_store(path: str | os.PathLike) -> Store:
+    """Open a store written by :func:`convert`."""
+    return Store(path)

@@ -1,0 +1,317 @@
+"""A synthetic bundle in the exact DeepSEA layout, driven by real JASPAR motifs.
+
+The generator plants motifs sampled from JASPAR CORE vertebrate PWMs into a GC-41%
+random background and labels each target by a rule with its own noise:
+
+- **TF-like** targets respond to their motif anywhere in the central 200 bp (the
+  DeepSEA bin). About 40% respond strongly only when a *partner* motif follows at a
+  fixed gap and orientation (a grammar one convolution filter cannot see) and weakly to
+  the first motif alone.
+- **DNase-like** targets respond to any of a set of four motifs in the central 200 bp.
+- **Histone-like** targets respond to the density of one motif group across the whole
+  1000 bp (the flanks included).
+
+Each label is drawn from ``p = sigmoid(bias + F @ W)``, where ``F`` holds the planted
+features of a sample; ``p`` is the *oracle* and is written beside the labels
+(``oracle.h5``), so a model's AUC can be put next to the best achievable one. Background
+rates are low enough that about 10% of samples have no positive label.
+
+Everything is deterministic from the seed: the rules from ``(seed, 0)``, each chunk of
+:data:`CHUNK` forward samples from ``(seed, split, chunk)``. The train split is written
+chunk by chunk (bounded memory, any N); valid and test are written whole with
+``scipy.io.savemat``, as MATLAB v5, as in the real bundle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import scipy.io
+from tqdm.auto import tqdm
+
+from .deepsea import SEQ_LEN, SPLITS, class_ranges
+from .motifs import JASPAR_RELEASE, Motif, load_jaspar, select_motifs
+from .store import N_CODE, ORACLE_FILE, SYNTHETIC_META, codes_to_one_hot, write_json_atomic
+
+GENERATOR_VERSION = 1
+CHUNK = 4096  # forward samples per generated chunk; part of the definition of a bundle
+SLOT = 50  # bp per planting slot
+BACKGROUND = np.array([0.295, 0.205, 0.205, 0.295])  # A, G, C, T: 41% GC
+MATLAB_USERBLOCK = 512
+
+
+@dataclass(frozen=True)
+class SyntheticSpec:
+    """Sizes count both strands (a split of n holds n/2 sequences and their RCs)."""
+
+    n_train: int = 60_000
+    n_valid: int = 4_000
+    n_test: int = 8_000
+    n_targets: int = 919
+    seed: int = 0
+    n_motifs: int = 96
+    n_pairs: int = 24
+    n_density_groups: int = 8
+    pair_target_fraction: float = 0.4
+    empty_fraction: float = 0.08
+    slot_fill: float = 0.45
+    pair_fill: float = 0.3
+    jaspar_release: str = JASPAR_RELEASE
+
+    def sizes(self) -> dict[str, int]:
+        return {"train": self.n_train, "valid": self.n_valid, "test": self.n_test}
+
+    def validate(self) -> None:
+        for split, n in self.sizes().items():
+            if n < 2 or n % 2:
+                raise ValueError(f"n_{split}={n}: expected an even count >= 2 "
+                                 "(forward strand, then the reverse complements)")
+        if self.n_targets < 3:
+            raise ValueError(f"n_targets={self.n_targets}: expected at least 3 (one per class)")
+
+
+class Rules:
+    """The generating rules of a bundle: motifs, features and the target weights.
+
+    Features of a sample, in column order of ``F``: central presence of each motif (K),
+    presence of each motif pair at its gap (P), DNase any-of-set indicators (one per
+    DNase target) and flank+central counts of each density group (G).
+    """
+
+    def __init__(self, spec: SyntheticSpec, motifs: list[Motif]):
+        rng = np.random.default_rng([spec.seed, 0])
+        self.spec = spec
+        k, p, g = spec.n_motifs, spec.n_pairs, spec.n_density_groups
+        self.motifs = select_motifs(motifs, k, rng)
+        self.pairs = [(int(a), int(b), int(gap)) for a, b, gap in zip(
+            rng.choice(k, p, replace=False), rng.choice(k, p, replace=False),
+            rng.integers(2, 9, p))]
+        self.groups = rng.choice(k, size=(g, 6), replace=False if g * 6 <= k else True)
+        ranges = class_ranges(spec.n_targets)
+        n_dnase = len(ranges["DNase"])
+        self.dnase_sets = np.stack([rng.choice(k, 4, replace=False) for _ in range(n_dnase)])
+        self.n_features = k + p + n_dnase + g
+        t = spec.n_targets
+        self.weights = np.zeros((self.n_features, t), np.float32)
+        self.bias = np.zeros(t, np.float32)
+        self.target_rules = []
+        for col in ranges["DNase"]:
+            i = col - ranges["DNase"].start
+            self.bias[col] = rng.uniform(-9.5, -7.5)
+            self.weights[k + p + i, col] = rng.uniform(7.0, 9.5)
+            self.target_rules.append({"class": "DNase", "rule": "any",
+                                      "motifs": [self.motifs[m].matrix_id for m in self.dnase_sets[i]]})
+        tf_cols = list(ranges["TF"])
+        n_pair_targets = round(len(tf_cols) * spec.pair_target_fraction)
+        for j, col in enumerate(tf_cols):
+            self.bias[col] = rng.uniform(-9.5, -7.5)
+            if j < n_pair_targets:
+                a, b, gap = self.pairs[j % p]
+                self.weights[k + j % p, col] = rng.uniform(8.5, 11.0)
+                self.weights[a, col] = rng.uniform(1.0, 2.5)
+                self.target_rules.append({"class": "TF", "rule": "pair", "gap": gap,
+                                          "motifs": [self.motifs[a].matrix_id, self.motifs[b].matrix_id]})
+            else:
+                m = (j - n_pair_targets) % k
+                self.weights[m, col] = rng.uniform(8.0, 10.5)
+                self.target_rules.append({"class": "TF", "rule": "single",
+                                          "motifs": [self.motifs[m].matrix_id]})
+        for col in ranges["histone"]:
+            grp = (col - ranges["histone"].start) % g
+            self.bias[col] = rng.uniform(-9.0, -7.5)
+            self.weights[k + p + n_dnase + grp, col] = rng.uniform(0.9, 1.4)
+            self.target_rules.append({"class": "histone", "rule": "density", "group": int(grp),
+                                      "motifs": [self.motifs[m].matrix_id for m in self.groups[grp]]})
+        self.membership = np.zeros((k, g), np.float32)  # motif -> density group
+        for grp, members in enumerate(self.groups):
+            self.membership[members, grp] = 1
+        self.dnase_matrix = np.zeros((k, n_dnase), np.float32)
+        for i, members in enumerate(self.dnase_sets):
+            self.dnase_matrix[members, i] = 1
+
+    def describe(self) -> dict:
+        return {
+            "motifs": [{"matrix_id": m.matrix_id, "name": m.name, "length": m.length}
+                       for m in self.motifs],
+            "pairs": [{"first": self.motifs[a].matrix_id, "second": self.motifs[b].matrix_id,
+                       "gap": gap} for a, b, gap in self.pairs],
+            "density_groups": [[self.motifs[m].matrix_id for m in grp] for grp in self.groups],
+            "targets": self.target_rules,
+        }
+
+    # -- sample generation -------------------------------------------------------
+
+    def _plant(self, codes, rng, rows_mask, motif_index, starts, max_span):
+        """Write one sampled site of ``motif_index[r]`` at ``starts[r]`` + a random offset."""
+        k_all = motif_index[rows_mask]
+        rows_all = np.flatnonzero(rows_mask)
+        offsets_u = rng.random(rows_all.size)
+        orient = rng.random(rows_all.size) < 0.5
+        for k in np.unique(k_all):
+            sel = k_all == k
+            rows = rows_all[sel]
+            motif = self.motifs[k]
+            sites = motif.sample(rng, rows.size)
+            flip = orient[sel]
+            sites[flip] = 3 - sites[flip, ::-1]
+            offset = (offsets_u[sel] * (max_span - motif.length + 1)).astype(np.int64)
+            pos = starts[rows] + offset
+            codes[rows[:, None], pos[:, None] + np.arange(motif.length)] = sites
+
+    def sample(self, rng: np.random.Generator, m: int):
+        """``m`` forward samples: codes uint8 (m, 1000), labels uint8 (m, T), oracle float32 (m, T)."""
+        spec, k, p = self.spec, self.spec.n_motifs, self.spec.n_pairs
+        codes = (rng.random((m, SEQ_LEN, 1)) > BACKGROUND.cumsum()[:3]).sum(axis=2).astype(np.uint8)
+        empty = rng.random(m) < spec.empty_fraction
+        central = np.zeros((m, k), np.float32)
+        paired = np.zeros((m, p), np.float32)
+        central_start = SEQ_LEN // 2 - 100
+        for slot in range(200 // SLOT):
+            starts = np.full(m, central_start + slot * SLOT)
+            filled = ~empty & (rng.random(m) < spec.slot_fill)
+            is_pair = filled & (rng.random(m) < spec.pair_fill)
+            single = filled & ~is_pair
+            motif_index = rng.integers(k, size=m)
+            self._plant(codes, rng, single, motif_index, starts, SLOT)
+            central[single, motif_index[single]] = 1
+            pair_index = rng.integers(p, size=m)
+            for j in np.unique(pair_index[is_pair]):
+                rows = np.flatnonzero(is_pair & (pair_index == j))
+                a, b, gap = self.pairs[j]
+                la, lb = self.motifs[a].length, self.motifs[b].length
+                offset = (rng.random(rows.size) * (SLOT - la - gap - lb + 1)).astype(np.int64)
+                pos = starts[rows] + offset
+                codes[rows[:, None], pos[:, None] + np.arange(la)] = self.motifs[a].sample(rng, rows.size)
+                pos_b = pos + la + gap
+                codes[rows[:, None], pos_b[:, None] + np.arange(lb)] = self.motifs[b].sample(rng, rows.size)
+                paired[rows, j] = 1
+                central[rows, a] = 1
+                central[rows, b] = 1
+        density = central @ self.membership
+        group = rng.integers(spec.n_density_groups, size=m)
+        level = rng.random(m)
+        flank_starts = [s for s in range(0, SEQ_LEN, SLOT)
+                        if not central_start <= s < central_start + 200]
+        for start in flank_starts:
+            filled = ~empty & (rng.random(m) < 0.6 * level)
+            motif_index = self.groups[group, rng.integers(self.groups.shape[1], size=m)]
+            self._plant(codes, rng, filled, motif_index, np.full(m, start), SLOT)
+            np.add.at(density, (np.flatnonzero(filled), group[filled]), 1)
+        dnase = (central @ self.dnase_matrix > 0).astype(np.float32)
+        features = np.concatenate([central, paired, dnase, density], axis=1)
+        oracle = 1 / (1 + np.exp(-(features @ self.weights + self.bias)))
+        labels = (rng.random(oracle.shape) < oracle).astype(np.uint8)
+        return codes, labels, oracle.astype(np.float32)
+
+
+def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
+    """Reverse complement of (n, length) codes in A, G, C, T (complement = 3 - code)."""
+    return np.where(codes == N_CODE, N_CODE, 3 - codes)[:, ::-1].astype(np.uint8)
+
+
+def _matlab_header() -> bytes:
+    text = (f"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: "
+            f"{time.strftime('%a %b %d %H:%M:%S %Y', time.gmtime(0))} HDF5 schema 1.00 .")
+    header = text.encode().ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02" + b"IM"
+    return header.ljust(MATLAB_USERBLOCK, b"\x00")
+
+
+def create_mat73(path: Path, datasets: dict[str, tuple[tuple, str]]) -> h5py.File:
+    """An HDF5 file laid out as MATLAB v7.3 writes it: a 512-byte user block carrying
+    MATLAB's text header, and a ``MATLAB_class`` attribute on each variable."""
+    f = h5py.File(path, "w", userblock_size=MATLAB_USERBLOCK)
+    for name, (shape, dtype) in datasets.items():
+        ds = f.create_dataset(name, shape=shape, dtype=dtype)
+        ds.attrs["MATLAB_class"] = np.bytes_(np.dtype(dtype).name)
+    f.close()
+    with open(path, "r+b") as raw:
+        raw.write(_matlab_header())
+    return h5py.File(path, "r+")
+
+
+def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(),
+             progress: bool = True, overwrite: bool = False) -> Path:
+    """Write a synthetic bundle (train.mat, valid.mat, test.mat, oracle.h5, synthetic.json).
+
+    The bundle is written to a temporary directory and renamed into place at the end.
+    An existing bundle with the same spec is reused; one with another spec raises unless
+    ``overwrite``.
+
+    Returns
+    -------
+    Path of the bundle.
+    """
+    spec.validate()
+    out = Path(out_dir)
+    meta_path = out / SYNTHETIC_META
+    if meta_path.is_file() and not overwrite:
+        if json.loads(meta_path.read_text())["spec"] == asdict(spec):
+            return out
+        raise FileExistsError(f"{out}: a synthetic bundle with another spec exists; "
+                              "pass overwrite=True (CLI: --overwrite) to replace it")
+    rules = Rules(spec, load_jaspar(spec.jaspar_release))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f".{out.name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    tmp.mkdir()
+    started = time.time()
+    try:
+        with h5py.File(tmp / ORACLE_FILE, "w") as oracle_file:
+            for split_id, (split, n) in enumerate(spec.sizes().items()):
+                _write_split(tmp, split, split_id, n, spec, rules, oracle_file, progress)
+        write_json_atomic(tmp / SYNTHETIC_META, {
+            "generator_version": GENERATOR_VERSION,
+            "spec": asdict(spec),
+            "jaspar": {"release": spec.jaspar_release, "collection": "CORE",
+                       "tax_group": "vertebrates"},
+            "rules": rules.describe(),
+            "seconds": round(time.time() - started, 2),
+        })
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_split(tmp, split, split_id, n, spec, rules, oracle_file, progress):
+    half, t = n // 2, spec.n_targets
+    oracle_ds = oracle_file.create_dataset(split, shape=(n, t), dtype=np.float16)
+    bar = tqdm(total=n, desc=f"synth {split}", unit="seq", unit_scale=True, disable=not progress)
+    if split == "train":  # MATLAB v7.3 / HDF5, filled slab by slab along the sample axis
+        f = create_mat73(tmp / "train.mat", {"trainxdata": ((SEQ_LEN, 4, n), "uint8"),
+                                             "traindata": ((t, n), "uint8")})
+        xs, ys = f["trainxdata"], f["traindata"]
+    else:
+        x_all = np.empty((n, 4, SEQ_LEN), np.uint8)
+        y_all = np.empty((n, t), np.uint8)
+    for chunk, start in enumerate(range(0, half, CHUNK)):
+        m = min(CHUNK, half - start)
+        codes, labels, oracle = rules.sample(np.random.default_rng([spec.seed, 1 + split_id, chunk]), m)
+        for offset, c in ((0, codes), (half, reverse_complement_codes(codes))):
+            a, b = offset + start, offset + start + m
+            x = codes_to_one_hot(c)  # (m, L, 4)
+            if split == "train":
+                xs[:, :, a:b] = x.transpose(1, 2, 0)
+                ys[:, a:b] = labels.T
+            else:
+                x_all[a:b] = x.transpose(0, 2, 1)
+                y_all[a:b] = labels
+            oracle_ds[a:b] = oracle
+        bar.update(2 * m)
+    bar.close()
+    if split == "train":
+        f.close()
+    else:
+        scipy.io.savemat(tmp / f"{split}.mat", {f"{split}xdata": x_all, f"{split}data": y_all},
+                         format="5", do_compression=False)
