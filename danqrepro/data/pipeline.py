@@ -58,7 +58,7 @@ def _decode(codes, packed, n_targets: int):
     return x, tf.cast(y, tf.float32)
 
 
-def _dataset(split: StoreSplit, batches) -> tf.data.Dataset:
+def _dataset(split: StoreSplit, batches, n_batches: int) -> tf.data.Dataset:
     seq_len, packed_width = split.codes.shape[1], split.labels_packed.shape[1]
 
     def generate():
@@ -67,6 +67,7 @@ def _dataset(split: StoreSplit, batches) -> tf.data.Dataset:
 
     ds = tf.data.Dataset.from_generator(generate, output_signature=(
         tf.TensorSpec((None, seq_len), tf.uint8), tf.TensorSpec((None, packed_width), tf.uint8)))
+    ds = ds.apply(tf.data.experimental.assert_cardinality(n_batches))  # Keras sees the length
     ds = ds.map(lambda c, p: _decode(c, p, split.n_targets), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -92,7 +93,7 @@ def train_dataset(split: StoreSplit, indices: np.ndarray, batch: int, seed: int,
         for start in range(0, order.size, batch):
             yield np.sort(order[start:start + batch])  # sorted: sequential memmap reads
 
-    return _dataset(split, batches)
+    return _dataset(split, batches, steps(order.size, batch))
 
 
 def eval_dataset(split: StoreSplit, batch: int, stop: int | None = None) -> tf.data.Dataset:
@@ -103,7 +104,7 @@ def eval_dataset(split: StoreSplit, batch: int, stop: int | None = None) -> tf.d
         for start in range(0, stop, batch):
             yield slice(start, min(start + batch, stop))
 
-    return _dataset(split, batches)
+    return _dataset(split, batches, steps(stop, batch))
 
 
 def steps(n: int, batch: int) -> int:

@@ -1,0 +1,191 @@
+"""Scoring as in the DanQ and DeepSEA papers: reverse-complement averaging, then
+per-target ROC AUC and PR AUC (average precision), summarised by target class.
+
+The AUCs are vectorised over targets and equal scikit-learn's ``roc_auc_score`` and
+``average_precision_score`` (ties included) to floating-point rounding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import rankdata
+
+from .data.deepsea import class_ranges
+
+
+def average_strands(pred: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Average each forward prediction with its reverse complement's.
+
+    Parameters
+    ----------
+    pred : (n, targets), forward half then reverse-complement half in the same order.
+    labels : (n, targets), the same layout (both halves carry the same labels).
+
+    Returns
+    -------
+    pred : (n / 2, targets) strand-averaged; labels : (n / 2, targets) of the forward half.
+    """
+    n = pred.shape[0]
+    if n % 2:
+        raise ValueError(f"{n} predictions: expected an even count (forward, then reverse complement)")
+    half = n // 2
+    return (pred[:half].astype(np.float64) + pred[half:]) / 2, labels[:half]
+
+
+def _scorable(labels: np.ndarray) -> np.ndarray:
+    positives = labels.sum(axis=0)
+    return (positives > 0) & (positives < labels.shape[0])
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray, chunk: int = 64) -> np.ndarray:
+    """Per-column ROC AUC by the rank-sum (Mann-Whitney) formula, ties averaged.
+
+    Parameters
+    ----------
+    labels : (n, targets) 0/1; scores : (n, targets).
+
+    Returns
+    -------
+    float64 (targets,), NaN where a column has no positive or no negative.
+    """
+    n, t = labels.shape
+    out = np.full(t, np.nan)
+    ok = np.flatnonzero(_scorable(labels))
+    for start in range(0, ok.size, chunk):
+        cols = ok[start:start + chunk]
+        y = labels[:, cols].astype(bool)
+        ranks = rankdata(scores[:, cols], axis=0)
+        n_pos = y.sum(axis=0)
+        rank_sum = np.where(y, ranks, 0).sum(axis=0)
+        out[cols] = (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * (n - n_pos))
+    return out
+
+
+def average_precision(labels: np.ndarray, scores: np.ndarray, chunk: int = 64) -> np.ndarray:
+    """Per-column average precision (PR AUC), as scikit-learn defines it.
+
+    AP = sum over distinct thresholds of (R_k - R_{k-1}) * P_k. Columns are sorted by
+    descending score; only the last row of each run of tied scores is a threshold.
+
+    Returns
+    -------
+    float64 (targets,), NaN where a column has no positive or no negative.
+    """
+    n, t = labels.shape
+    out = np.full(t, np.nan)
+    ok = np.flatnonzero(_scorable(labels))
+    ranks = np.arange(1, n + 1)[:, None]
+    for start in range(0, ok.size, chunk):
+        cols = ok[start:start + chunk]
+        s = scores[:, cols]
+        order = np.argsort(-s, axis=0, kind="stable")
+        s = np.take_along_axis(s, order, axis=0)
+        tp = np.cumsum(np.take_along_axis(labels[:, cols], order, axis=0), axis=0, dtype=np.int64)
+        threshold = np.ones_like(s, dtype=bool)
+        threshold[:-1] = s[:-1] != s[1:]
+        tp_at = np.where(threshold, tp, 0)
+        previous = np.zeros_like(tp)
+        previous[1:] = np.maximum.accumulate(tp_at, axis=0)[:-1]
+        gain = np.where(threshold, (tp - previous) * (tp / ranks), 0.0)
+        out[cols] = gain.sum(axis=0) / tp[-1]
+    return out
+
+
+def score(pred: np.ndarray, labels: np.ndarray, average_rc: bool = True) -> dict:
+    """Per-target ROC AUC and PR AUC with class summaries.
+
+    Parameters
+    ----------
+    pred, labels : (n, targets) in the split's layout (forward half, then RC half).
+    average_rc : average strands first, as DeepSEA and DanQ did.
+
+    Returns
+    -------
+    dict with ``roc_auc`` and ``pr_auc`` (lists, None where skipped), ``n_scored``,
+    ``n_skipped``, ``skipped`` (column indices) and ``by_class`` (mean and median of
+    each metric for DNase, TF, histone and all).
+    """
+    if average_rc:
+        pred, labels = average_strands(pred, labels)
+    roc, pr = roc_auc(labels, pred), average_precision(labels, pred)
+    skipped = np.flatnonzero(np.isnan(roc))
+    return {
+        "n_samples": int(labels.shape[0]),
+        "roc_auc": [None if np.isnan(v) else float(v) for v in roc],
+        "pr_auc": [None if np.isnan(v) else float(v) for v in pr],
+        "n_scored": int(labels.shape[1] - skipped.size),
+        "n_skipped": int(skipped.size),
+        "skipped": skipped.tolist(),
+        "by_class": summarise(roc, pr),
+    }
+
+
+def summarise(roc: np.ndarray, pr: np.ndarray) -> dict:
+    """Mean and median of ROC AUC and PR AUC per class (DeepSEA's column ranges)."""
+    roc, pr = np.asarray(roc, dtype=float), np.asarray(pr, dtype=float)
+    groups = {name: np.asarray(list(r)) for name, r in class_ranges(roc.size).items()}
+    groups["all"] = np.arange(roc.size)
+    out = {}
+    for name, cols in groups.items():
+        r, p = roc[cols], pr[cols]
+        out[name] = {"n": int(np.isfinite(r).sum()),
+                     "roc_mean": float(np.nanmean(r)), "roc_median": float(np.nanmedian(r)),
+                     "pr_mean": float(np.nanmean(p)), "pr_median": float(np.nanmedian(p))}
+    return out
+
+
+def compare_targets(a: dict, b: dict) -> dict:
+    """Put two score dicts side by side (e.g. DanQ ``a`` against the DeepSEA CNN ``b``).
+
+    Returns the fraction of targets where ``a`` has the higher ROC AUC and PR AUC, and
+    the number with a relative PR AUC gain of over 50% (the DanQ paper's figures).
+    """
+    ra, rb = (np.array(s["roc_auc"], dtype=float) for s in (a, b))
+    pa, pb = (np.array(s["pr_auc"], dtype=float) for s in (a, b))
+    ok = np.isfinite(ra) & np.isfinite(rb)
+    gain = (pa[ok] - pb[ok]) / pb[ok]
+    return {"n_targets": int(ok.sum()),
+            "roc_better_fraction": float((ra[ok] > rb[ok]).mean()),
+            "pr_better_fraction": float((pa[ok] > pb[ok]).mean()),
+            "pr_gain_over_50pct": int((gain > 0.5).sum()),
+            "roc_mean_difference": float((ra[ok] - rb[ok]).mean()),
+            "pr_mean_difference": float((pa[ok] - pb[ok]).mean())}
+
+
+def published_aucs(path: str | Path | None = None):
+    """The DanQ paper's per-target table (DeepSEA, DanQ, DanQ-JASPAR ROC and PR AUC).
+
+    Source: Quang & Xie (2016), DanQ, Nucleic Acids Research 44(11):e107,
+    supplementary table (``aucs.txt`` of uci-cbcl/DanQ). Returns a pandas DataFrame.
+    """
+    import pandas as pd
+    path = Path(path) if path else Path(__file__).parent / "resources" / "danq_published_aucs.tsv"
+    return pd.read_csv(path, sep="\t")
+
+
+def oracle_scores(store, split: str = "test") -> dict:
+    """The scores of the synthetic bundle's generating probabilities: the best achievable."""
+    s = store.split(split)
+    if s.oracle is None:
+        raise ValueError(f"{store.path}: split {split!r} has no oracle (not a synthetic bundle)")
+    return score(np.asarray(s.oracle, dtype=np.float32), s.labels(slice(None)))
+
+
+def predict(model, store, split: str = "test", batch: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions (n, targets) float32 and labels (n, targets) uint8 of a whole split."""
+    from .data.pipeline import eval_dataset
+    s = store.split(split)
+    pred = model.predict(eval_dataset(s, batch), verbose=0)
+    return pred.astype(np.float32), s.labels(slice(None))
+
+
+def evaluate_run(model, store, split: str, out: str | Path, batch: int = 1000) -> dict:
+    """Score ``model`` on ``split`` of ``store``; write ``out/metrics-<split>.json``."""
+    from .data.store import write_json_atomic
+    pred, labels = predict(model, store, split, batch)
+    metrics = score(pred, labels)
+    metrics["split"] = split
+    write_json_atomic(Path(out) / f"metrics-{split}.json", metrics)
+    return metrics

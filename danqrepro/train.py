@@ -1,0 +1,284 @@
+"""One training run, start to finish, resumable.
+
+``train(config, out)`` trains a model on a store with RMSprop and binary cross-entropy,
+stops early on validation loss, keeps the best weights, and writes ``out/run.json``
+atomically after every epoch. A run killed at any point resumes from its last finished
+epoch and ends with the same result as an uninterrupted run, because everything random
+in an epoch is a function of ``(seed, epoch)``: the batch order, the dropout masks and
+the random dropout rates.
+
+Files in ``out``::
+
+    run.json                    config, history, rates, timings, provenance, status
+    best.weights.h5             weights of the best epoch (by validation loss)
+    checkpoints/epoch-NNN.npz   model and optimiser state after the last finished epoch
+    metrics-test.json           per-target AUCs (written by evaluation)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from .data import resolve_store
+from .data.pipeline import eval_dataset, subset_indices, train_dataset
+from .data.store import write_json_atomic
+from .dropout import PAPER_RANGES
+from .provenance import provenance
+
+RUN_FILE = "run.json"
+BEST_WEIGHTS = "best.weights.h5"
+RECORD_VERSION = 1
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; two runs with equal configs give equal results.
+
+    Attributes
+    ----------
+    data : a store or a DeepSEA-layout bundle directory.
+    model : a preset of :data:`danqrepro.models.PRESETS`.
+    dropout : ``"fixed"`` (the preset's rates) or ``"random"`` (redrawn, see
+        :class:`danqrepro.dropout.RandomDropout`).
+    redraw : ``"epoch"`` or ``"batch"``: when random rates are redrawn.
+    pool_range, lstm_range : uniform ranges for the two DanQ dropout layers.
+    n_train : training subset size (both strands; None = whole split), formed by
+        :func:`danqrepro.data.pipeline.subset_indices` from ``subset_seed``.
+    n_valid : validation samples used (the first ``n_valid``; None = all).
+    """
+
+    data: str
+    model: str = "danq"
+    dropout: str = "fixed"
+    redraw: str = "epoch"
+    pool_range: tuple[float, float] = PAPER_RANGES["drop_pool"]
+    lstm_range: tuple[float, float] = PAPER_RANGES["drop_lstm"]
+    batch: int = 100
+    n_train: int | None = 40_000
+    n_valid: int | None = None
+    max_epochs: int = 60
+    patience: int = 5
+    learning_rate: float = 1e-3
+    rho: float = 0.9
+    seed: int = 0
+    subset_seed: int = 0
+    evaluate: str | None = "test"
+
+    def __post_init__(self):
+        self.data = str(self.data)
+        self.pool_range, self.lstm_range = tuple(self.pool_range), tuple(self.lstm_range)
+        problems = []
+        if self.dropout not in ("fixed", "random"):
+            problems.append(f"dropout={self.dropout!r} (expected 'fixed' or 'random')")
+        if self.redraw not in ("epoch", "batch"):
+            problems.append(f"redraw={self.redraw!r} (expected 'epoch' or 'batch')")
+        for name in ("batch", "max_epochs", "patience"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name}={getattr(self, name)} (expected >= 1)")
+        if self.n_train is not None and (self.n_train < 2 or self.n_train % 2):
+            problems.append(f"n_train={self.n_train} (expected an even count >= 2, or None)")
+        if not self.learning_rate > 0:
+            problems.append(f"learning_rate={self.learning_rate} (expected > 0)")
+        if self.evaluate not in (None, "valid", "test"):
+            problems.append(f"evaluate={self.evaluate!r} (expected 'test', 'valid' or None)")
+        if problems:
+            raise ValueError("invalid training config: " + "; ".join(problems))
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown training config keys {sorted(unknown)}")
+        return cls(**d)
+
+
+def _checkpoint_path(out: Path, epoch: int) -> Path:
+    return out / "checkpoints" / f"epoch-{epoch:03d}.npz"
+
+
+def _save_checkpoint(model, out: Path, epoch: int) -> Path:
+    """Model and optimiser state after ``epoch`` (1-based), written atomically."""
+    path = _checkpoint_path(out, epoch)
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.npz")
+    arrays = {f"w{i}": np.asarray(v) for i, v in enumerate(model.get_weights())}
+    arrays.update({f"o{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def _load_checkpoint(model, path: Path) -> None:
+    with np.load(path) as data:
+        n_w = sum(1 for k in data.files if k.startswith("w"))
+        model.set_weights([data[f"w{i}"] for i in range(n_w)])
+        model.optimizer.build(model.trainable_variables)
+        for i, var in enumerate(model.optimizer.variables):
+            var.assign(data[f"o{i}"])
+
+
+def _save_best(model, out: Path) -> None:
+    tmp = out / f".tmp-{os.getpid()}-{BEST_WEIGHTS}"
+    model.save_weights(tmp)
+    os.replace(tmp, out / BEST_WEIGHTS)
+
+
+def load_run(out: str | os.PathLike) -> dict | None:
+    path = Path(out) / RUN_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _compiled_model(config: TrainConfig, store):
+    import keras
+    from .models import build_model
+
+    model = build_model(config.model, store.seq_len, store.n_targets, seed=config.seed)
+    model.compile(optimizer=keras.optimizers.RMSprop(config.learning_rate, rho=config.rho),
+                  loss="binary_crossentropy")
+    return model
+
+
+def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = None) -> dict:
+    """Train one run to early stopping (or resume it), evaluate it, return its record.
+
+    Parameters
+    ----------
+    config : the run's configuration.
+    out : the run directory. An existing finished run with the same config is returned
+        as it is; an unfinished one is resumed; one with another config is an error.
+    verbose : Keras progress (0 silent, 1 bar, 2 a line per epoch); default: a bar on a
+        terminal, else a line per epoch.
+
+    Returns
+    -------
+    dict, the content of ``run.json``.
+    """
+    import keras
+    import tensorflow as tf
+
+    out = Path(out)
+    record = load_run(out)
+    if record is not None and record["config"] != config.to_dict():
+        raise ValueError(f"{out / RUN_FILE}: holds a run with another config; use another "
+                         "output directory (differences: " + ", ".join(
+                             k for k in config.to_dict() if record["config"].get(k) != config.to_dict()[k]) + ")")
+    if record is not None and record["status"] in ("finished", "nan"):
+        return record
+    store = resolve_store(config.data, progress=verbose != 0)
+    train_split, valid_split = store.split("train"), store.split("valid")
+    if config.n_train is not None and config.n_train > train_split.n:
+        raise ValueError(f"n_train={config.n_train} exceeds the {train_split.n} training "
+                         f"samples of {store.path}")
+    indices = subset_indices(train_split.n, config.n_train, config.subset_seed)
+    n_valid = valid_split.n if config.n_valid is None else min(config.n_valid, valid_split.n)
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    model = _compiled_model(config, store)
+    from .dropout import RandomDropout
+    from .models import dropout_layers
+
+    callbacks = []
+    if config.dropout == "random":
+        names = {layer.name for layer in dropout_layers(model)}
+        if not {"drop_pool", "drop_lstm"} <= names:
+            raise ValueError(f"random dropout needs a DanQ model (layers drop_pool, drop_lstm); "
+                             f"{config.model} has {sorted(names)}")
+        callbacks.append(RandomDropout({"drop_pool": config.pool_range,
+                                        "drop_lstm": config.lstm_range},
+                                       seed=config.seed, per=config.redraw))
+
+    if record is None:
+        record = {
+            "record_version": RECORD_VERSION,
+            "config": config.to_dict(),
+            "status": "running",
+            "model": {"preset": config.model, "parameters": int(model.count_params()),
+                      "trainable_parameters": int(sum(np.prod(v.shape) for v in model.trainable_variables))},
+            "data": {"path": str(store.path), "fingerprint": store.fingerprint,
+                     "kind": store.manifest["source"]["kind"], "n_train": int(indices.size),
+                     "n_valid": int(n_valid), "manifest": {k: v for k, v in store.manifest.items()
+                                                          if k not in ("synthetic", "splits")}},
+            "provenance": provenance(),
+            "epochs": [],
+            "best_epoch": None, "best_val_loss": None, "epochs_trained": 0, "checkpoint": None,
+        }
+    else:
+        record["status"] = "running"
+        record.setdefault("resumed", []).append({"at_epoch": record["epochs_trained"],
+                                                 "provenance": provenance()})
+        _load_checkpoint(model, out / record["checkpoint"])
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / RUN_FILE, record)
+
+    best = math.inf if record["best_val_loss"] is None else record["best_val_loss"]
+    wait = sum(1 for e in record["epochs"] if e["epoch"] > (record["best_epoch"] or 0))
+    valid_ds = eval_dataset(valid_split, max(config.batch, 1000), n_valid)
+    status = "max_epochs"
+    for epoch in range(record["epochs_trained"], config.max_epochs):
+        for i, layer in enumerate(dropout_layers(model)):
+            layer.reseed(config.seed * 1_000_003 + epoch * 101 + i)
+        started = time.perf_counter()
+        history = model.fit(train_dataset(train_split, indices, config.batch, config.seed, epoch),
+                            initial_epoch=epoch, epochs=epoch + 1, verbose=verbose,
+                            callbacks=callbacks, shuffle=False)
+        train_seconds = time.perf_counter() - started
+        val_loss = float(model.evaluate(valid_ds, verbose=0))
+        epoch_seconds = time.perf_counter() - started
+        loss = float(history.history["loss"][-1])
+        rates = (callbacks[0].rates[epoch] if callbacks else
+                 {layer.name: [layer.initial_rate] for layer in dropout_layers(model)})
+        entry = {"epoch": epoch + 1, "loss": loss, "val_loss": val_loss,
+                 "train_seconds": round(train_seconds, 3), "seconds": round(epoch_seconds, 3),
+                 "samples_per_second": round(indices.size / train_seconds, 1),
+                 "rates": {k: (v if len(v) > 1 else v[0]) for k, v in rates.items()}}
+        record["epochs"].append(entry)
+        record["epochs_trained"] = epoch + 1
+        if verbose:
+            print(f"epoch {epoch + 1}: loss {loss:.5f} val_loss {val_loss:.5f} "
+                  f"({epoch_seconds:.1f} s)", flush=True)
+        if not (math.isfinite(loss) and math.isfinite(val_loss)):
+            status = "nan"
+            record["status"] = status
+            write_json_atomic(out / RUN_FILE, record)
+            break
+        if val_loss < best:
+            best, wait = val_loss, 0
+            record["best_epoch"], record["best_val_loss"] = epoch + 1, val_loss
+            _save_best(model, out)
+        else:
+            wait += 1
+        previous = record["checkpoint"]
+        record["checkpoint"] = str(_checkpoint_path(out, epoch + 1).relative_to(out))
+        _save_checkpoint(model, out, epoch + 1)
+        write_json_atomic(out / RUN_FILE, record)  # the commit point of this epoch
+        if previous and previous != record["checkpoint"]:
+            (out / previous).unlink(missing_ok=True)
+        if wait >= config.patience:
+            status = "stopped_early"
+            break
+
+    record["stop_reason"] = status
+    record["wall_seconds"] = round(sum(e["seconds"] for e in record["epochs"]), 3)
+    if status != "nan" and config.evaluate:
+        from .evaluate import evaluate_run
+        model.load_weights(out / BEST_WEIGHTS)
+        metrics = evaluate_run(model, store, config.evaluate, out, batch=max(config.batch, 1000))
+        record["test" if config.evaluate == "test" else "valid_metrics"] = metrics["by_class"]
+    record["status"] = "finished" if status != "nan" else "nan"
+    write_json_atomic(out / RUN_FILE, record)
+    return record
