@@ -169,14 +169,21 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
     import tensorflow as tf
 
     out = Path(out)
-    record = load_run(out)
-    if record is not None and record["config"] != config.to_dict():
-        raise ValueError(f"{out / RUN_FILE}: holds a run with another config; use another "
-                         "output directory (differences: " + ", ".join(
-                             k for k in config.to_dict() if record["config"].get(k) != config.to_dict()[k]) + ")")
-    if record is not None and record["status"] in ("finished", "nan"):
-        return record
     store = resolve_store(config.data, progress=verbose != 0)
+    record = load_run(out)
+    if record is not None:
+        # The data is identified by its content, so a run moved to another machine (or
+        # cache directory) is still recognised.
+        wanted = {k: v for k, v in config.to_dict().items() if k != "data"}
+        held = {k: v for k, v in record["config"].items() if k != "data"}
+        differences = sorted(k for k in wanted if held.get(k) != wanted[k])
+        if record["data"]["fingerprint"] != store.fingerprint:
+            differences.append("data")
+        if differences:
+            raise ValueError(f"{out / RUN_FILE}: holds a run with another config "
+                             f"(differs in {', '.join(differences)}); use another output directory")
+        if record["status"] in ("finished", "nan"):
+            return record
     train_split, valid_split = store.split("train"), store.split("valid")
     if config.n_train is not None and config.n_train > train_split.n:
         raise ValueError(f"n_train={config.n_train} exceeds the {train_split.n} training "

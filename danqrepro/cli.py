@@ -1,0 +1,145 @@
+"""``danqrepro``: thin subcommands over the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def _synth(args):
+    from .data.synthetic import SyntheticSpec, generate
+    spec = SyntheticSpec(n_train=args.n_train, n_valid=args.n_valid, n_test=args.n_test,
+                         n_targets=args.n_targets, seed=args.seed)
+    print(generate(args.out_dir, spec, overwrite=args.overwrite))
+
+
+def _convert(args):
+    from .data.store import convert
+    store = convert(args.bundle_dir, args.store_dir, slab=args.slab, overwrite=args.overwrite)
+    print(f"{store.path}: fingerprint {store.fingerprint[:16]}")
+
+
+def _info(args):
+    from .data import class_ranges, is_bundle
+    from .data.deepsea import SPLITS, open_mat_split
+    from .data.store import MANIFEST, open_store
+    path = Path(args.path)
+    if (path / MANIFEST).is_file():
+        store = open_store(path)
+        print(f"store {path} ({store.manifest['source']['kind']}), {store.seq_len} bp, "
+              f"{store.n_targets} targets, fingerprint {store.fingerprint[:16]}")
+        splits = {name: (s["n"], np.array(s["positive_rate"]))
+                  for name, s in store.manifest["splits"].items()}
+    elif is_bundle(path):
+        print(f"bundle {path}")
+        splits = {}
+        for split in SPLITS:
+            if (path / f"{split}.mat").is_file():
+                reader = open_mat_split(path / f"{split}.mat", split)
+                _, y = reader.read(0, min(reader.n, 20_000))
+                splits[split] = (reader.n, y.mean(axis=0))
+                reader.close()
+        print("(positive rates from the first 20,000 samples of each split)")
+    else:
+        sys.exit(f"{path}: neither a store nor a DeepSEA bundle")
+    for split, (n, rates) in splits.items():
+        print(f"{split}: {n:,} samples ({n // 2:,} sequences + reverse complements)")
+        for cls, cols in class_ranges(rates.size).items():
+            r = rates[list(cols)]
+            print(f"  {cls:8s} {len(cols):4d} targets  positive rate mean {r.mean():.4f} "
+                  f"[min {r.min():.4f}, max {r.max():.4f}]")
+
+
+def _train(args):
+    from .train import TrainConfig, train
+    config = TrainConfig(data=args.data, model=args.model, dropout=args.dropout,
+                         redraw=args.redraw, batch=args.batch, n_train=args.n_train or None,
+                         n_valid=args.n_valid, max_epochs=args.max_epochs,
+                         patience=args.patience, learning_rate=args.lr, seed=args.seed,
+                         evaluate=None if args.no_evaluate else "test")
+    record = train(config, args.out)
+    print(json.dumps({k: record.get(k) for k in ("status", "stop_reason", "epochs_trained",
+                                                  "best_epoch", "best_val_loss", "test")}, indent=1))
+
+
+def _evaluate(args):
+    import keras  # noqa: F401  (registers the custom layer before loading)
+    from .data import resolve_store
+    from .evaluate import evaluate_run
+    from .models import build_model
+    from .train import BEST_WEIGHTS, load_run
+    record = load_run(args.run_dir)
+    if record is None:
+        sys.exit(f"{args.run_dir}: no run.json")
+    store = resolve_store(args.data or record["config"]["data"])
+    model = build_model(record["config"]["model"], store.seq_len, store.n_targets)
+    model.load_weights(Path(args.run_dir) / BEST_WEIGHTS)
+    metrics = evaluate_run(model, store, args.split, args.run_dir)
+    print(f"{metrics['n_scored']} targets scored, {metrics['n_skipped']} skipped "
+          "(no positive or no negative)")
+    for cls, s in metrics["by_class"].items():
+        print(f"  {cls:8s} ROC AUC mean {s['roc_mean']:.4f} median {s['roc_median']:.4f}  "
+              f"PR AUC mean {s['pr_mean']:.4f} median {s['pr_median']:.4f}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="danqrepro", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("synth", help="write a synthetic bundle in the DeepSEA layout")
+    p.add_argument("out_dir")
+    p.add_argument("--n-train", type=int, default=60_000)
+    p.add_argument("--n-valid", type=int, default=4_000)
+    p.add_argument("--n-test", type=int, default=8_000)
+    p.add_argument("--n-targets", type=int, default=919)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_synth)
+
+    p = sub.add_parser("convert", help="stream a bundle into a compact store")
+    p.add_argument("bundle_dir")
+    p.add_argument("store_dir")
+    p.add_argument("--slab", type=int, default=8192, help="samples read at a time")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_convert)
+
+    p = sub.add_parser("info", help="splits, counts, targets by class, positive rates")
+    p.add_argument("path")
+    p.set_defaults(func=_info)
+
+    p = sub.add_parser("train", help="train one run (resumes an interrupted one)")
+    p.add_argument("--data", required=True, help="store or DeepSEA bundle directory")
+    p.add_argument("--model", default="danq")
+    p.add_argument("--dropout", choices=["fixed", "random"], default="fixed")
+    p.add_argument("--redraw", choices=["epoch", "batch"], default="epoch")
+    p.add_argument("--batch", type=int, default=100)
+    p.add_argument("--n-train", type=int, default=40_000, help="0 for the whole split")
+    p.add_argument("--n-valid", type=int, default=None)
+    p.add_argument("--max-epochs", type=int, default=60)
+    p.add_argument("--patience", type=int, default=5)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-evaluate", action="store_true")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("evaluate", help="per-target ROC/PR AUC of a run's best weights")
+    p.add_argument("run_dir")
+    p.add_argument("--data", default=None, help="default: the run's data")
+    p.add_argument("--split", choices=["valid", "test"], default="test")
+    p.set_defaults(func=_evaluate)
+
+    args = parser.parse_args(argv)
+    from .data.deepsea import DataError
+    try:
+        args.func(args)
+    except (DataError, ValueError, FileExistsError) as err:
+        sys.exit(f"danqrepro {args.command}: error: {err}")
+
+
+if __name__ == "__main__":
+    main()

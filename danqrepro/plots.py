@@ -1,0 +1,56 @@
+"""Figures the chapters share."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+ARM_COLOURS = {"fixed": "#4C72B0", "random": "#DD8452"}
+
+
+def arms(df, columns: dict[str, str], title: str = ""):
+    """One panel per column: each run as a point, arms side by side."""
+    fig, axes = plt.subplots(1, len(columns), figsize=(3.6 * len(columns), 3.4))
+    for ax, (column, label) in zip(list(axes) if len(columns) > 1 else [axes], columns.items()):
+        sns.boxplot(df, x="dropout", y=column, hue="dropout", palette=ARM_COLOURS, ax=ax,
+                    order=["fixed", "random"], width=0.5, fliersize=0, boxprops={"alpha": 0.35})
+        sns.stripplot(df, x="dropout", y=column, hue="dropout", palette=ARM_COLOURS, ax=ax,
+                      order=["fixed", "random"], size=7, jitter=0.12)
+        ax.set_xlabel("")
+        ax.set_ylabel(label)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(records: list[dict], title: str = ""):
+    """Validation loss per epoch of every run, coloured by arm; the best epoch marked."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for r in records:
+        arm = r["config"]["dropout"]
+        epochs = [e["epoch"] for e in r["epochs"]]
+        ax.plot(epochs, [e["val_loss"] for e in r["epochs"]], color=ARM_COLOURS[arm], alpha=0.7,
+                label=arm)
+        if r["best_epoch"]:
+            ax.plot(r["best_epoch"], r["best_val_loss"], "o", color=ARM_COLOURS[arm])
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys())
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation loss")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def target_scatter(x, y, classes, xlabel: str, ylabel: str, title: str = ""):
+    """Per-target AUC of one model against another, coloured by class, with y = x."""
+    fig, ax = plt.subplots(figsize=(4.2, 4.2))
+    sns.scatterplot(x=x, y=y, hue=classes, s=10, alpha=0.6, ax=ax)
+    lo = min(min(v for v in x if v is not None), min(v for v in y if v is not None))
+    ax.plot([lo, 1], [lo, 1], color="grey", lw=1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,63 @@
+"""The named scales every entry point reads: ``smoke``, ``cpu``, ``paper``, ``full``.
+
+A preset fixes the synthetic bundle (used when no data path is given), the models, the
+training subset, the stopping rule, the number of seeds per arm and the two batch sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .data.synthetic import SyntheticSpec
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    synthetic: SyntheticSpec
+    model: str
+    baseline: str
+    n_train: int | None
+    n_valid: int | None
+    max_epochs: int
+    patience: int
+    n_runs_random: int
+    n_runs_fixed: int
+    small_batch: int
+    large_batch: int
+    full_max_epochs: int
+    description: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS = {p.name: p for p in [
+    Preset("smoke", SyntheticSpec(n_train=2048, n_valid=512, n_test=512), "danq-tiny",
+           "deepsea-tiny", n_train=1024, n_valid=None, max_epochs=3, patience=2,
+           n_runs_random=2, n_runs_fixed=2, small_batch=64, large_batch=256,
+           full_max_epochs=2, description="seconds per run; for tests and CI only"),
+    Preset("cpu", SyntheticSpec(n_train=40_000, n_valid=4_000, n_test=8_000), "danq-small",
+           "deepsea-small", n_train=6_000, n_valid=2_000, max_epochs=20, patience=3,
+           n_runs_random=3, n_runs_fixed=3, small_batch=100, large_batch=1000,
+           full_max_epochs=6,
+           description="the committed chapters: a small DanQ on a 6,000-sample subset, "
+                       "about 40 minutes of training on a 2-core machine"),
+    Preset("paper", SyntheticSpec(n_train=60_000, n_valid=8_000, n_test=16_000), "danq",
+           "deepsea", n_train=40_000, n_valid=None, max_epochs=60, patience=5,
+           n_runs_random=14, n_runs_fixed=6, small_batch=100, large_batch=1000,
+           full_max_epochs=60,
+           description="the paper's design: full-size DanQ, 40,000 samples, 14 random and "
+                       "6 fixed runs; a GPU is advised"),
+    Preset("full", SyntheticSpec(n_train=4_400_000, n_valid=8_000, n_test=455_024), "danq",
+           "deepsea", n_train=None, n_valid=None, max_epochs=60, patience=5,
+           n_runs_random=1, n_runs_fixed=1, small_batch=100, large_batch=1000,
+           full_max_epochs=60,
+           description="the whole DeepSEA training set (4.4M samples); GPU only"),
+]}
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return PRESETS[name]

@@ -1,0 +1,42 @@
+"""What every chapter shows about itself: data, scale, model, seeds, parameters,
+commit and versions; and the helpers that glue figures into the book."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .provenance import provenance
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def default_runs_dir() -> Path:
+    """The run cache the book uses: ``runs/`` at the top of the repository (run.json and
+    metrics are kept in git; weights are not)."""
+    return repo_root() / "runs"
+
+
+def setup_markdown(preset, store, parameters: dict, records: list[dict] | None = None) -> str:
+    """A Markdown table of what a chapter ran with."""
+    prov = provenance()
+    kind = "synthetic (JASPAR-planted, DeepSEA layout)" if store.is_synthetic else "DeepSEA"
+    splits = store.manifest["splits"]
+    rows = [("data", f"{kind}: `{store.path.name}`"),
+            ("data scale", ", ".join(f"{k} {v['n']:,}" for k, v in splits.items())
+             + f"; {store.n_targets} targets"),
+            ("preset", f"`{preset.name}`: {preset.description}")]
+    if records:
+        models = sorted({(r["config"]["model"], r["model"]["trainable_parameters"]) for r in records})
+        rows.append(("models", ", ".join(f"`{m}` ({p:,} parameters)" for m, p in models)))
+        rows.append(("seeds", ", ".join(str(s) for s in sorted({r["config"]["seed"] for r in records}))))
+        rows.append(("runs", f"{len(records)}"))
+    rows.append(("parameters", ", ".join(f"`{k}={v!r}`" for k, v in parameters.items())))
+    git = prov["git"]
+    rows.append(("commit", f"`{git['commit']}`" + (" (uncommitted changes)" if git["dirty"] else "")))
+    rows.append(("versions", ", ".join(f"{k} {v}" for k, v in prov["versions"].items() if v)))
+    hw = prov["hardware"]
+    rows.append(("hardware", f"{hw['cpu']} ({hw['cpu_count']} cores)"
+                 + (f", GPUs: {', '.join(hw['gpus'])}" if hw["gpus"] else ", no GPU")))
+    return "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)

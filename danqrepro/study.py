@@ -1,0 +1,70 @@
+"""Sets of runs: one directory per (configuration, seed), reused when finished.
+
+A run's directory name is a hash of its configuration with the data path replaced by
+the data's content fingerprint, so a study can grow across notebook runs and machines:
+rerunning a notebook trains only the runs that are missing, and resumes interrupted ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from .data import Store, resolve_store
+from .train import TrainConfig, load_run, train
+
+
+def run_key(config: TrainConfig, store: Store) -> str:
+    d = config.to_dict()
+    d["data"] = store.fingerprint
+    digest = hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+    return f"{config.model}-{config.dropout}-b{config.batch}-s{config.seed}-{digest}"
+
+
+def run_all(configs: list[TrainConfig], root: str | Path, verbose: int = 0,
+            log=print) -> list[dict]:
+    """Train (or reuse) every config; return the records in the same order."""
+    root = Path(root)
+    records = []
+    stores: dict[str, Store] = {}
+    for i, config in enumerate(configs, start=1):
+        store = stores.setdefault(config.data, resolve_store(config.data, progress=False))
+        out = root / run_key(config, store)
+        cached = load_run(out)
+        state = "cached" if cached and cached["status"] in ("finished", "nan") else (
+            "resuming" if cached else "training")
+        log(f"[{i}/{len(configs)}] {out.name}: {state}")
+        records.append(train(config, out, verbose=verbose))
+    return records
+
+
+def table(records: list[dict]):
+    """One row per run: config fields, epochs, best epoch, losses, time, test AUC means."""
+    import pandas as pd
+    rows = []
+    for r in records:
+        c, best = r["config"], r["best_epoch"]
+        best_row = r["epochs"][best - 1] if best else {}
+        test = r.get("test", {}).get("all", {})
+        rows.append({
+            "model": c["model"], "dropout": c["dropout"], "batch": c["batch"], "seed": c["seed"],
+            "epochs": r["epochs_trained"], "best_epoch": best,
+            "best_val_loss": r["best_val_loss"], "train_loss_at_best": best_row.get("loss"),
+            "wall_seconds": r["wall_seconds"],
+            "seconds_per_epoch": r["wall_seconds"] / max(r["epochs_trained"], 1),
+            "samples_per_second": sum(e["samples_per_second"] for e in r["epochs"]) / max(len(r["epochs"]), 1),
+            "test_roc_mean": test.get("roc_mean"), "test_pr_mean": test.get("pr_mean"),
+            "status": r["status"], "stop_reason": r.get("stop_reason"),
+        })
+    return pd.DataFrame(rows)
+
+
+def seconds_to_reach(record: dict, target_loss: float) -> float | None:
+    """Wall seconds until validation loss first reaches ``target_loss`` (None if never)."""
+    elapsed = 0.0
+    for e in record["epochs"]:
+        elapsed += e["seconds"]
+        if e["val_loss"] <= target_loss:
+            return elapsed
+    return None

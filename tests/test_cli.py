@@ -1,0 +1,44 @@
+"""The CLI end to end: synth -> convert -> info -> train -> evaluate."""
+
+import json
+import subprocess
+import sys
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "danqrepro.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_end_to_end(tmp_path):
+    bundle, store, run = tmp_path / "bundle", tmp_path / "store", tmp_path / "run"
+    r = cli("synth", bundle, "--n-train", 512, "--n-valid", 128, "--n-test", 128,
+            "--n-targets", 20, "--seed", 2)
+    assert r.returncode == 0, r.stderr
+    r = cli("convert", bundle, store)
+    assert r.returncode == 0, r.stderr
+    r = cli("info", store)
+    assert r.returncode == 0, r.stderr
+    assert "train: 512 samples (256 sequences + reverse complements)" in r.stdout
+    assert "TF" in r.stdout and "histone" in r.stdout
+    r = cli("train", "--data", bundle, "--model", "danq-tiny", "--dropout", "random",
+            "--batch", 64, "--n-train", 256, "--max-epochs", 2, "--patience", 1, "--out", run)
+    assert r.returncode == 0, r.stderr
+    record = json.loads((run / "run.json").read_text())
+    assert record["status"] == "finished"
+    assert record["config"]["dropout"] == "random" and record["config"]["n_train"] == 256
+    assert len(record["epochs"]) == record["epochs_trained"] >= 1
+    assert 0.1 <= record["epochs"][0]["rates"]["drop_pool"] <= 0.3
+    assert 0.4 <= record["epochs"][0]["rates"]["drop_lstm"] <= 0.6
+    r = cli("evaluate", run, "--data", store)
+    assert r.returncode == 0, r.stderr
+    assert "targets scored" in r.stdout
+    metrics = json.loads((run / "metrics-test.json").read_text())
+    assert len(metrics["roc_auc"]) == 20
+
+
+def test_bad_input_is_a_clear_error(tmp_path):
+    r = cli("convert", tmp_path / "nothing", tmp_path / "store")
+    assert r.returncode != 0
+    assert "not a DeepSEA bundle directory" in r.stderr
+    assert not (tmp_path / "store").exists()

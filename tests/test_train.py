@@ -1,0 +1,84 @@
+"""Early stopping, resume equivalence and the run record, on a tiny bundle."""
+
+import json
+
+import numpy as np
+import pytest
+
+from danqrepro import train as train_module
+from danqrepro.train import TrainConfig, train
+
+
+def config(store, **kw):
+    base = dict(data=str(store.path), model="danq-tiny", batch=128, n_train=512,
+                max_epochs=3, patience=2, seed=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_early_stopping_follows_validation_loss(tiny_store, tmp_path):
+    record = train(config(tiny_store, max_epochs=8, patience=1, learning_rate=0.05), tmp_path / "r",
+                   verbose=0)
+    val = [e["val_loss"] for e in record["epochs"]]
+    best = int(np.argmin(val)) + 1
+    assert record["best_epoch"] == best
+    assert record["best_val_loss"] == pytest.approx(min(val))
+    if record["stop_reason"] == "stopped_early":
+        assert record["epochs_trained"] == best + 1
+    else:
+        assert record["epochs_trained"] == 8
+
+
+def test_resume_after_a_crash_gives_the_same_run(tiny_store, tmp_path, monkeypatch):
+    cfg = config(tiny_store, dropout="random")
+    clean = train(cfg, tmp_path / "clean", verbose=0)
+
+    real = train_module.train_dataset
+
+    def dies_in_epoch_three(split, indices, batch, seed, epoch):
+        if epoch == 2:
+            raise RuntimeError("killed")
+        return real(split, indices, batch, seed, epoch)
+
+    monkeypatch.setattr(train_module, "train_dataset", dies_in_epoch_three)
+    with pytest.raises(RuntimeError, match="killed"):
+        train(cfg, tmp_path / "resumed", verbose=0)
+    partial = json.loads((tmp_path / "resumed" / "run.json").read_text())
+    assert partial["status"] == "running" and partial["epochs_trained"] == 2
+    monkeypatch.undo()
+    resumed = train(cfg, tmp_path / "resumed", verbose=0)
+    assert resumed["resumed"][0]["at_epoch"] == 2
+    for a, b in zip(clean["epochs"], resumed["epochs"]):
+        assert a["loss"] == b["loss"] and a["val_loss"] == b["val_loss"]
+        assert a["rates"] == b["rates"]
+    assert clean["test"] == resumed["test"]
+
+
+def test_record_contents_and_reuse(tiny_store, tmp_path):
+    cfg = config(tiny_store, max_epochs=2)
+    record = train(cfg, tmp_path / "r", verbose=0)
+    assert record["status"] == "finished" and record["epochs_trained"] == 2
+    assert record["config"] == cfg.to_dict()
+    assert record["model"]["trainable_parameters"] == 21_824  # danq-tiny at 40 targets: 840 + 1,088 + 19,216 + 680
+    assert record["data"]["kind"] == "synthetic" and record["data"]["n_train"] == 512
+    assert set(record["provenance"]) == {"versions", "git", "hardware"}
+    assert record["provenance"]["versions"]["tensorflow"]
+    assert record["epochs"][0]["rates"] == {"drop_pool": 0.2, "drop_lstm": 0.5}
+    assert {"DNase", "TF", "histone", "all"} <= set(record["test"])
+    assert (tmp_path / "r" / "metrics-test.json").is_file()
+    assert (tmp_path / "r" / "best.weights.h5").is_file()
+    assert [p.name for p in (tmp_path / "r" / "checkpoints").iterdir()] == ["epoch-002.npz"]
+    assert train(cfg, tmp_path / "r", verbose=0) == record  # cached, not retrained
+    with pytest.raises(ValueError, match="differs in batch"):
+        train(config(tiny_store, max_epochs=2, batch=64), tmp_path / "r", verbose=0)
+
+
+def test_bad_config_is_refused_before_training(tiny_store):
+    with pytest.raises(ValueError, match="dropout='sometimes'"):
+        config(tiny_store, dropout="sometimes")
+    with pytest.raises(ValueError, match="n_train=513"):
+        config(tiny_store, n_train=513)
+    with pytest.raises(ValueError, match="exceeds the 1024 training samples"):
+        train(config(tiny_store, n_train=4096), "/nonexistent/never-written", verbose=0)
+    with pytest.raises(ValueError, match="random dropout needs a DanQ model"):
+        train(config(tiny_store, model="deepsea-tiny", dropout="random"), "/tmp/never", verbose=0)
