@@ -228,7 +228,8 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
         record["status"] = "running"
         record.setdefault("resumed", []).append({"at_epoch": record["epochs_trained"],
                                                  "provenance": provenance()})
-        _load_checkpoint(model, out / record["checkpoint"])
+        if record["checkpoint"]:  # else it died inside its first epoch: start that epoch again
+            _load_checkpoint(model, out / record["checkpoint"])
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / RUN_FILE, record)
 
@@ -285,7 +286,7 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
         from .evaluate import evaluate_run
         model.load_weights(out / BEST_WEIGHTS)
         metrics = evaluate_run(model, store, config.evaluate, out, batch=max(config.batch, 1000))
-        record["test" if config.evaluate == "test" else "valid_metrics"] = metrics["by_class"]
+        record[config.evaluate] = metrics["by_class"]
     record["status"] = "finished" if status != "nan" else "nan"
     write_json_atomic(out / RUN_FILE, record)
     return record

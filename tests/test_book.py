@@ -20,9 +20,9 @@ def glued(path):
     out = {}
     for cell in json.loads(Path(path).read_text())["cells"]:
         for o in cell.get("outputs", []):
-            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
-            if name:
-                out[name] = o["data"].get("text/plain")
+            scrap = o.get("metadata", {}).get("scrapbook")
+            if scrap:
+                out[scrap["name"]] = o["data"][scrap["mime_prefix"] + "text/plain"]
     return out
 
 

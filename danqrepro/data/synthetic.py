@@ -63,6 +63,7 @@ class SyntheticSpec:
     empty_fraction: float = 0.08
     slot_fill: float = 0.45
     pair_fill: float = 0.3
+    min_information: float = 8.0  # bits: weaker motifs hide in the background
     jaspar_release: str = JASPAR_RELEASE
 
     def sizes(self) -> dict[str, int]:
@@ -89,7 +90,7 @@ class Rules:
         rng = np.random.default_rng([spec.seed, 0])
         self.spec = spec
         k, p, g = spec.n_motifs, spec.n_pairs, spec.n_density_groups
-        self.motifs = select_motifs(motifs, k, rng)
+        self.motifs = select_motifs(motifs, k, rng, min_information=spec.min_information)
         self.pairs = [(int(a), int(b), int(gap)) for a, b, gap in zip(
             rng.choice(k, p, replace=False), rng.choice(k, p, replace=False),
             rng.integers(2, 9, p))]
