@@ -21,12 +21,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 book: $(STAMP)
-	$(BIN)/jupyter-book build book/
+	$(BIN)/jupyter-book build book/ --path-output .
 
 # Rerun every chapter through papermill at PRESET, then rebuild the site.
 reproduce: $(STAMP)
 	$(BIN)/python -m danqrepro.book_runner --preset $(PRESET)
-	$(BIN)/jupyter-book build book/
+	$(BIN)/jupyter-book build book/ --path-output .
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -14,6 +14,7 @@ the sample axis, so its memory is bounded by the slab size whatever N is.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -53,6 +54,26 @@ def write_json_atomic(path: str | os.PathLike, obj) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=_json_default))
     os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path):
+    """Yield a temporary directory beside ``target`` that replaces it on success and is
+    removed on any failure, so nothing half-written ever stands at ``target``. Partial
+    directories left by a killed process are cleared first."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _json_default(value):
@@ -208,19 +229,9 @@ def convert(bundle_dir: str | os.PathLike, store_dir: str | os.PathLike,
                             + ", ".join(f"{s}={(r.seq_len, r.n_targets)}" for s, r in readers.items()))
         oracle_file = bundle / ORACLE_FILE
         oracle = h5py.File(oracle_file, "r") if oracle_file.is_file() else None
-        target.parent.mkdir(parents=True, exist_ok=True)
-        for stale in target.parent.glob(f".{target.name}.partial-*"):
-            shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted conversion
-        tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
-        tmp.mkdir()
         try:
-            manifest = _write_store(tmp, bundle, readers, oracle, slab, progress)
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            with atomic_directory(target) as tmp:
+                _write_store(tmp, bundle, readers, oracle, slab, progress)
         finally:
             if oracle is not None:
                 oracle.close()

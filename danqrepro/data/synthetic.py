@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,9 +35,10 @@ import numpy as np
 import scipy.io
 from tqdm.auto import tqdm
 
-from .deepsea import SEQ_LEN, SPLITS, class_ranges
+from .deepsea import SEQ_LEN, class_ranges
 from .motifs import JASPAR_RELEASE, Motif, load_jaspar, select_motifs
-from .store import N_CODE, ORACLE_FILE, SYNTHETIC_META, codes_to_one_hot, write_json_atomic
+from .store import (N_CODE, ORACLE_FILE, SYNTHETIC_META, atomic_directory, codes_to_one_hot,
+                    write_json_atomic)
 
 GENERATOR_VERSION = 1
 CHUNK = 4096  # forward samples per generated chunk; part of the definition of a bundle
@@ -258,13 +258,8 @@ def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(),
         raise FileExistsError(f"{out}: a synthetic bundle with another spec exists; "
                               "pass overwrite=True (CLI: --overwrite) to replace it")
     rules = Rules(spec, load_jaspar(spec.jaspar_release))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    for stale in out.parent.glob(f".{out.name}.partial-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    tmp.mkdir()
     started = time.time()
-    try:
+    with atomic_directory(out) as tmp:
         with h5py.File(tmp / ORACLE_FILE, "w") as oracle_file:
             for split_id, (split, n) in enumerate(spec.sizes().items()):
                 _write_split(tmp, split, split_id, n, spec, rules, oracle_file, progress)
@@ -276,12 +271,6 @@ def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(),
             "rules": rules.describe(),
             "seconds": round(time.time() - started, 2),
         })
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 
