@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .report import repo_root
 
-CHAPTERS = ("architecture", "compare", "batchsize", "fulldata", "scorecard")
+CHAPTERS = ("architecture", "compare", "batchsize", "fulldata", "scorecard", "performance")
 
 
 def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = None) -> Path:
@@ -22,10 +22,11 @@ def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = No
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{name}.ipynb"
     tmp = out_dir / f".{name}.partial.ipynb"
-    parameters = {"preset": preset}
-    if runs_dir:
-        parameters["runs_dir"] = runs_dir
-    papermill.execute_notebook(str(root / "notebooks" / f"{name}.ipynb"), str(tmp),
+    template = root / "notebooks" / f"{name}.ipynb"
+    declared = papermill.inspect_notebook(str(template))
+    wanted = {"preset": preset, "runs_dir": runs_dir}
+    parameters = {k: v for k, v in wanted.items() if k in declared and v is not None}
+    papermill.execute_notebook(str(template), str(tmp),
                                parameters=parameters, cwd=str(root), progress_bar=False)
     os.replace(tmp, target)
     return target

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import rankdata
 
 from .data.deepsea import class_ranges
 
@@ -31,7 +30,7 @@ def average_strands(pred: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, n
     if n % 2:
         raise ValueError(f"{n} predictions: expected an even count (forward, then reverse complement)")
     half = n // 2
-    return (pred[:half].astype(np.float64) + pred[half:]) / 2, labels[:half]
+    return (pred[:half] + pred[half:]) / 2, labels[:half]
 
 
 def _scorable(labels: np.ndarray) -> np.ndarray:
@@ -39,8 +38,15 @@ def _scorable(labels: np.ndarray) -> np.ndarray:
     return (positives > 0) & (positives < labels.shape[0])
 
 
-def roc_auc(labels: np.ndarray, scores: np.ndarray, chunk: int = 64) -> np.ndarray:
-    """Per-column ROC AUC by the rank-sum (Mann-Whitney) formula, ties averaged.
+def per_target_aucs(labels: np.ndarray, scores: np.ndarray,
+                    chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column ROC AUC and average precision (PR AUC) from one sort per column.
+
+    Columns are sorted by descending score; only the last row of each run of tied scores
+    is a threshold. With ``tp`` and ``fp`` the counts above each threshold:
+    ROC AUC = sum (fp_k - fp_{k-1}) (tp_k + tp_{k-1}) / (2 P N) (the trapezoid, which
+    averages ties) and AP = sum (tp_k - tp_{k-1}) / P * tp_k / (tp_k + fp_k), as
+    scikit-learn defines them.
 
     Parameters
     ----------
@@ -48,49 +54,40 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray, chunk: int = 64) -> np.ndarr
 
     Returns
     -------
-    float64 (targets,), NaN where a column has no positive or no negative.
+    roc, ap : float64 (targets,) each, NaN where a column has no positive or no negative.
     """
     n, t = labels.shape
-    out = np.full(t, np.nan)
+    roc, ap = np.full(t, np.nan), np.full(t, np.nan)
     ok = np.flatnonzero(_scorable(labels))
-    for start in range(0, ok.size, chunk):
-        cols = ok[start:start + chunk]
-        y = labels[:, cols].astype(bool)
-        ranks = rankdata(scores[:, cols], axis=0)
-        n_pos = y.sum(axis=0)
-        rank_sum = np.where(y, ranks, 0).sum(axis=0)
-        out[cols] = (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * (n - n_pos))
-    return out
-
-
-def average_precision(labels: np.ndarray, scores: np.ndarray, chunk: int = 64) -> np.ndarray:
-    """Per-column average precision (PR AUC), as scikit-learn defines it.
-
-    AP = sum over distinct thresholds of (R_k - R_{k-1}) * P_k. Columns are sorted by
-    descending score; only the last row of each run of tied scores is a threshold.
-
-    Returns
-    -------
-    float64 (targets,), NaN where a column has no positive or no negative.
-    """
-    n, t = labels.shape
-    out = np.full(t, np.nan)
-    ok = np.flatnonzero(_scorable(labels))
-    ranks = np.arange(1, n + 1)[:, None]
+    above = np.arange(1, n + 1)[:, None]
     for start in range(0, ok.size, chunk):
         cols = ok[start:start + chunk]
         s = scores[:, cols]
-        order = np.argsort(-s, axis=0, kind="stable")
+        order = np.argsort(-s, axis=0)  # order within ties does not matter
         s = np.take_along_axis(s, order, axis=0)
         tp = np.cumsum(np.take_along_axis(labels[:, cols], order, axis=0), axis=0, dtype=np.int64)
+        fp = above - tp
         threshold = np.ones_like(s, dtype=bool)
         threshold[:-1] = s[:-1] != s[1:]
-        tp_at = np.where(threshold, tp, 0)
-        previous = np.zeros_like(tp)
-        previous[1:] = np.maximum.accumulate(tp_at, axis=0)[:-1]
-        gain = np.where(threshold, (tp - previous) * (tp / ranks), 0.0)
-        out[cols] = gain.sum(axis=0) / tp[-1]
-    return out
+        prev_tp, prev_fp = np.zeros_like(tp), np.zeros_like(fp)
+        prev_tp[1:] = np.maximum.accumulate(np.where(threshold, tp, 0), axis=0)[:-1]
+        prev_fp[1:] = np.maximum.accumulate(np.where(threshold, fp, 0), axis=0)[:-1]
+        n_pos = tp[-1]
+        n_neg = n - n_pos
+        ap[cols] = np.where(threshold, (tp - prev_tp) * (tp / above), 0.0).sum(axis=0) / n_pos
+        roc[cols] = (np.where(threshold, (fp - prev_fp) * (tp + prev_tp), 0).sum(axis=0)
+                     / (2.0 * n_pos * n_neg))
+    return roc, ap
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Per-column ROC AUC (see :func:`per_target_aucs`)."""
+    return per_target_aucs(labels, scores)[0]
+
+
+def average_precision(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Per-column average precision (see :func:`per_target_aucs`)."""
+    return per_target_aucs(labels, scores)[1]
 
 
 def score(pred: np.ndarray, labels: np.ndarray, average_rc: bool = True) -> dict:
@@ -109,7 +106,7 @@ def score(pred: np.ndarray, labels: np.ndarray, average_rc: bool = True) -> dict
     """
     if average_rc:
         pred, labels = average_strands(pred, labels)
-    roc, pr = roc_auc(labels, pred), average_precision(labels, pred)
+    roc, pr = per_target_aucs(labels, pred)
     skipped = np.flatnonzero(np.isnan(roc))
     return {
         "n_samples": int(labels.shape[0]),

@@ -50,7 +50,7 @@ def test_failure_mid_conversion_leaves_nothing(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store_module, "sha256_file", boom)
+    monkeypatch.setattr(store_module, "write_json_atomic", boom)  # dies before the manifest
     with pytest.raises(KeyboardInterrupt):
         convert(tmp_path / "bundle", tmp_path / "store", progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]

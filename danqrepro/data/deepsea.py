@@ -53,6 +53,16 @@ def class_ranges(n_targets: int = N_TARGETS) -> dict[str, range]:
     return ranges
 
 
+N_CODE = 4  # an unknown base: an all-zero one-hot row
+
+
+def one_hot_to_codes(x: np.ndarray) -> np.ndarray:
+    """(n, length, 4) one-hot uint8 -> (n, length) uint8 codes, 4 where no base is set."""
+    codes = x.argmax(axis=-1).astype(np.uint8)
+    codes[~x.any(axis=-1)] = N_CODE
+    return codes
+
+
 def reverse_complement(x: np.ndarray) -> np.ndarray:
     """Reverse complement of one-hot sequences in A, G, C, T order.
 
@@ -70,12 +80,12 @@ def reverse_complement(x: np.ndarray) -> np.ndarray:
     return x[..., ::-1, ::-1]
 
 
-def _check_one_hot(x: np.ndarray, where: str) -> None:
+def _check_one_hot(x: np.ndarray, where: str, channel_axis: int = -1) -> None:
     """0/1 values with at most one base per position (an N is all zeros in DeepSEA)."""
     if x.size and (x.max() > 1 or (x.dtype.kind in "if" and x.min() < 0)):
         raise DataError(f"{where}: expected 0/1 one-hot values, found values in "
                         f"[{x.min()}, {x.max()}]")
-    if x.size and x.sum(axis=-1, dtype=np.int16).max() > 1:
+    if x.size and x.sum(axis=channel_axis, dtype=np.int16).max() > 1:
         raise DataError(f"{where}: expected at most one base per position (one-hot), "
                         "found a position with several")
 
@@ -122,6 +132,30 @@ class MatSplit:
         _check_one_hot(x, where)
         _check_labels(y, where)
         return np.ascontiguousarray(x, dtype=np.uint8), np.ascontiguousarray(y, dtype=np.uint8)
+
+    def read_codes(self, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Samples ``start:stop`` as base codes uint8 (n, seq_len), 0..3 for A, G, C, T and
+        4 for N, and labels uint8 (n, targets).
+
+        For ``train.mat`` the codes are computed in the file's (length, 4, n) layout, which
+        avoids building and transposing the one-hot slab (the converter's hot path).
+        """
+        if self._file is None:
+            x, y = self.read(start, stop)
+            return one_hot_to_codes(x), y
+        stop = self.n if stop is None else min(stop, self.n)
+        where = f"{self.path} [{self.split} samples {start}:{stop}]"
+        try:
+            raw = np.asarray(self._x[:, :, start:stop])  # (length, 4, n)
+            y = np.asarray(self._y[:, start:stop]).T
+        except (OSError, RuntimeError, ValueError) as err:
+            raise DataError(f"{where}: could not read ({err}); is the file truncated?") from err
+        _check_one_hot(raw, where, channel_axis=1)
+        _check_labels(y, where)
+        raw = raw.astype(np.uint8, copy=False)
+        codes = raw[:, 1] + 2 * raw[:, 2] + 3 * raw[:, 3]
+        codes[raw.max(axis=1) == 0] = N_CODE
+        return np.ascontiguousarray(codes.T), np.ascontiguousarray(y, dtype=np.uint8)
 
     def close(self) -> None:
         if self._file is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -27,25 +28,51 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
-from .deepsea import ALPHABET, SPLITS, DataError, MatSplit, is_bundle, open_mat_split
+from .deepsea import (ALPHABET, SPLITS, DataError, MatSplit, is_bundle,
+                      open_mat_split)
 
 MANIFEST = "manifest.json"
 STORE_FORMAT = "danqrepro-store/1"
 SYNTHETIC_META = "synthetic.json"
 ORACLE_FILE = "oracle.h5"
-N_CODE = 4  # an unknown base: all-zero one-hot row
-
-
-def one_hot_to_codes(x: np.ndarray) -> np.ndarray:
-    """(n, length, 4) one-hot uint8 -> (n, length) uint8 codes, 4 where no base is set."""
-    codes = x.argmax(axis=-1).astype(np.uint8)
-    codes[~x.any(axis=-1)] = N_CODE
-    return codes
-
-
 def codes_to_one_hot(codes: np.ndarray) -> np.ndarray:
     """(n, length) codes -> (n, length, 4) uint8 one-hot; code 4 (N) gives a zero row."""
     return (codes[..., None] == np.arange(4, dtype=np.uint8)).astype(np.uint8)
+
+
+class NpyWriter:
+    """Write a C-order ``.npy`` file of known shape slab by slab with plain file writes,
+    hashing as it goes. Unlike a writable memory map, its pages never count against the
+    process's memory, so a conversion's peak RSS does not grow with N."""
+
+    def __init__(self, path: Path, dtype, shape: tuple[int, ...]):
+        self.path, self.dtype, self.shape = path, np.dtype(dtype), shape
+        self.rows = 0
+        self.sha256 = hashlib.sha256()
+        self._file = open(path, "wb")
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            header, {"descr": np.lib.format.dtype_to_descr(self.dtype),
+                     "fortran_order": False, "shape": shape})
+        self._write(header.getvalue())
+
+    def _write(self, data) -> None:
+        self._file.write(data)
+        self.sha256.update(data)
+
+    def append(self, rows: np.ndarray) -> None:
+        rows = np.ascontiguousarray(rows, dtype=self.dtype)
+        if rows.shape[1:] != self.shape[1:]:
+            raise ValueError(f"{self.path}: rows of shape {rows.shape[1:]}, expected {self.shape[1:]}")
+        self._write(memoryview(rows).cast("B"))
+        self.rows += rows.shape[0]
+
+    def close(self) -> str:
+        """Close the file; return its sha256."""
+        self._file.close()
+        if self.rows != self.shape[0]:
+            raise ValueError(f"{self.path}: wrote {self.rows} rows, expected {self.shape[0]}")
+        return self.sha256.hexdigest()
 
 
 def write_json_atomic(path: str | os.PathLike, obj) -> None:
@@ -249,37 +276,33 @@ def _write_store(tmp: Path, bundle: Path, readers: dict[str, MatSplit], oracle,
     for split, reader in readers.items():
         n = reader.n
         files = {"codes": f"{split}.codes.npy", "labels": f"{split}.labels.npy"}
-        codes = np.lib.format.open_memmap(tmp / files["codes"], "w+", np.uint8, (n, seq_len))
-        labels = np.lib.format.open_memmap(tmp / files["labels"], "w+", np.uint8,
-                                           (n, (n_targets + 7) // 8))
+        writers = {"codes": NpyWriter(tmp / files["codes"], np.uint8, (n, seq_len)),
+                   "labels": NpyWriter(tmp / files["labels"], np.uint8, (n, (n_targets + 7) // 8))}
         oracle_ds = oracle[split] if oracle is not None and split in oracle else None
         if oracle_ds is not None:
             if oracle_ds.shape != (n, n_targets):
                 raise DataError(f"{bundle / ORACLE_FILE}: '{split}' has shape {oracle_ds.shape}, "
                                 f"expected {(n, n_targets)}")
             files["oracle"] = f"{split}.oracle.npy"
-            oracle_out = np.lib.format.open_memmap(tmp / files["oracle"], "w+", np.float16,
-                                                   (n, n_targets))
+            writers["oracle"] = NpyWriter(tmp / files["oracle"], np.float16, (n, n_targets))
         positives = np.zeros(n_targets, np.int64)
         bar = tqdm(total=n, desc=f"convert {split}", unit="seq", unit_scale=True,
                    disable=not progress)
         for start in range(0, n, slab):
             stop = min(start + slab, n)
-            x, y = reader.read(start, stop)
-            codes[start:stop] = one_hot_to_codes(x)
-            labels[start:stop] = np.packbits(y, axis=1)
+            codes, y = reader.read_codes(start, stop)
+            writers["codes"].append(codes)
+            writers["labels"].append(np.packbits(y, axis=1))
             positives += y.sum(axis=0, dtype=np.int64)
             if oracle_ds is not None:
-                oracle_out[start:stop] = oracle_ds[start:stop]
+                writers["oracle"].append(oracle_ds[start:stop])
             bar.update(stop - start)
         bar.close()
-        for array in (codes, labels) + ((oracle_out,) if oracle_ds is not None else ()):
-            array.flush()
-        del codes, labels
+        checksums = {key: writer.close() for key, writer in writers.items()}
         splits[split] = {
             "n": n,
             "files": files,
-            "sha256": {key: sha256_file(tmp / f) for key, f in files.items()},
+            "sha256": checksums,
             "positive_rate": (positives / n).round(6).tolist(),
         }
     source = _source_description(bundle)

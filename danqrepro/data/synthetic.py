@@ -35,9 +35,9 @@ import numpy as np
 import scipy.io
 from tqdm.auto import tqdm
 
-from .deepsea import SEQ_LEN, class_ranges
+from .deepsea import N_CODE, SEQ_LEN, class_ranges
 from .motifs import JASPAR_RELEASE, Motif, load_jaspar, select_motifs
-from .store import (N_CODE, ORACLE_FILE, SYNTHETIC_META, atomic_directory, codes_to_one_hot,
+from .store import (ORACLE_FILE, SYNTHETIC_META, atomic_directory, codes_to_one_hot,
                     write_json_atomic)
 
 GENERATOR_VERSION = 1
