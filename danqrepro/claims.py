@@ -41,13 +41,18 @@ def claim_c2(df) -> dict:
     return {"epochs": epochs, "loss": loss, "relative_loss_gap": loss_gap, "verdict": verdict}
 
 
+MIN_RUNS_FOR_NO_DIFFERENCE = 5
+
+
 def claim_c3(df) -> dict:
-    """At a small batch: no difference in epochs (the bootstrap CIs of the means overlap)."""
+    """At a small batch: no difference in epochs. A claim of no difference is only
+    supported with enough runs to have seen one: at least
+    :data:`MIN_RUNS_FOR_NO_DIFFERENCE` per arm, overlapping bootstrap CIs and p >= 0.05."""
     epochs = compare_arms(*_arms(df, "epochs"), "random", "fixed")
     loss = compare_arms(*_arms(df, "best_val_loss"), "random", "fixed")
     overlap = (epochs["random"]["ci_low"] <= epochs["fixed"]["ci_high"]
                and epochs["fixed"]["ci_low"] <= epochs["random"]["ci_high"])
-    if np.isnan(epochs["random"]["ci_low"]) or np.isnan(epochs["fixed"]["ci_low"]):
+    if min(epochs["random"]["n"], epochs["fixed"]["n"]) < MIN_RUNS_FOR_NO_DIFFERENCE:
         verdict = "inconclusive"
     else:
         verdict = "supported" if overlap and epochs["p_value"] >= ALPHA else "not supported"
