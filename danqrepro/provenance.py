@@ -23,12 +23,15 @@ def versions() -> dict[str, str | None]:
 
 
 def git_commit(path: str | os.PathLike | None = None) -> dict[str, str | bool | None]:
-    """The commit of the repository holding this package, and whether the tree is dirty."""
+    """The commit of the repository holding this package, and whether its code differs
+    from that commit."""
     cwd = Path(path) if path else Path(__file__).resolve().parent
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
                                 text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        # Only what defines a computation counts; outputs (book/, runs/) change as it runs.
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no",
+                                     "--", "danqrepro", "notebooks", "pyproject.toml"],
                                     cwd=cwd, capture_output=True, text=True).stdout.strip())
         return {"commit": commit, "dirty": dirty}
     except (OSError, subprocess.CalledProcessError):
