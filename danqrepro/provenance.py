@@ -31,7 +31,7 @@ def git_commit(path: str | os.PathLike | None = None) -> dict[str, str | bool | 
                                 text=True, check=True).stdout.strip()
         # Only what defines a computation counts; outputs (book/, runs/) change as it runs.
         dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no",
-                                     "--", "danqrepro", "notebooks", "pyproject.toml"],
+                                     "--", ":/danqrepro", ":/notebooks", ":/pyproject.toml"],
                                     cwd=cwd, capture_output=True, text=True).stdout.strip())
         return {"commit": commit, "dirty": dirty}
     except (OSError, subprocess.CalledProcessError):
