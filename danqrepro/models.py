@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import keras
 from keras import layers
@@ -170,6 +170,3 @@ def flops_per_sample(model: keras.Model, training: bool = True) -> int:
     forward = sum(row["forward_flops"] for row in layer_table(model))
     return 3 * forward if training else forward
 
-
-def with_rates(config: ModelConfig, rates: tuple[float, ...]) -> ModelConfig:
-    return replace(config, dropout=tuple(rates))
