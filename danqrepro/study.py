@@ -29,7 +29,9 @@ def run_all(configs: list[TrainConfig], root: str | Path, verbose: int = 0,
     records = []
     stores: dict[str, Store] = {}
     for i, config in enumerate(configs, start=1):
-        store = stores.setdefault(config.data, resolve_store(config.data, progress=False))
+        if config.data not in stores:
+            stores[config.data] = resolve_store(config.data, progress=False)
+        store = stores[config.data]
         out = root / run_key(config, store)
         cached = load_run(out)
         state = "cached" if cached and cached["status"] in ("finished", "nan") else (
