@@ -18,6 +18,8 @@ CHAPTERS = ("architecture", "compare", "batchsize", "fulldata", "scorecard", "pe
 def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = None) -> Path:
     import papermill
 
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # the kernel inherits it: no C++ log noise
+
     root = repo_root()
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{name}.ipynb"

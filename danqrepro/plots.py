@@ -38,6 +38,7 @@ def learning_curves(records: list[dict], title: str = ""):
     ax.legend(unique.values(), unique.keys())
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation loss")
+    ax.set_yscale("log")  # the first epoch's loss dwarfs the rest
     ax.set_title(title)
     fig.tight_layout()
     return fig
