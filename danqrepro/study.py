@@ -22,6 +22,11 @@ def run_key(config: TrainConfig, store: Store) -> str:
     return f"{config.model}-{config.dropout}-b{config.batch}-s{config.seed}-{digest}"
 
 
+def run_metrics(config: TrainConfig, store: Store, root: str | Path, split: str = "test") -> dict:
+    """The per-target metrics a finished run wrote (``metrics-<split>.json``)."""
+    return json.loads((Path(root) / run_key(config, store) / f"metrics-{split}.json").read_text())
+
+
 def run_all(configs: list[TrainConfig], root: str | Path, verbose: int = 0,
             log=print) -> list[dict]:
     """Train (or reuse) every config; return the records in the same order."""

@@ -269,7 +269,7 @@ def convert(bundle_dir: str | os.PathLike, store_dir: str | os.PathLike,
 
 
 def _write_store(tmp: Path, bundle: Path, readers: dict[str, MatSplit], oracle,
-                 slab: int, progress: bool) -> dict:
+                 slab: int, progress: bool) -> None:
     seq_len, n_targets = next(iter(readers.values())).seq_len, next(iter(readers.values())).n_targets
     started = time.time()
     splits = {}
@@ -321,7 +321,6 @@ def _write_store(tmp: Path, bundle: Path, readers: dict[str, MatSplit], oracle,
         "convert_seconds": round(time.time() - started, 3),
     }
     write_json_atomic(tmp / MANIFEST, manifest)
-    return manifest
 
 
 def open_store(path: str | os.PathLike) -> Store:
