@@ -60,7 +60,9 @@ def _train(args):
                          redraw=args.redraw, batch=args.batch, n_train=args.n_train or None,
                          n_valid=args.n_valid, max_epochs=args.max_epochs,
                          patience=args.patience, learning_rate=args.lr, seed=args.seed,
-                         evaluate=None if args.no_evaluate else "test")
+                         evaluate=None if args.no_evaluate else "test",
+                         precision=args.precision, jit_compile=args.xla, distribute=args.mirrored,
+                         deterministic=not args.nondeterministic)
     record = train(config, args.out)
     print(json.dumps({k: record.get(k) for k in ("status", "stop_reason", "epochs_trained",
                                                   "best_epoch", "best_val_loss", "test")}, indent=1))
@@ -124,6 +126,14 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-evaluate", action="store_true")
+    p.add_argument("--precision", choices=["float32", "mixed_float16", "mixed_bfloat16"],
+                   default="float32", help="mixed precision for GPUs")
+    p.add_argument("--xla", action="store_true",
+                   help="compile the train step with XLA (needs --nondeterministic)")
+    p.add_argument("--nondeterministic", action="store_true",
+                   help="leave TensorFlow's op determinism off (faster on some GPUs)")
+    p.add_argument("--mirrored", action="store_true",
+                   help="MirroredStrategy over all GPUs; --batch is the global batch")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_train)
 

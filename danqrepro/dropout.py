@@ -44,9 +44,10 @@ class VariableRateDropout(keras.layers.Layer):
     def call(self, inputs, training=False):
         if not training:
             return inputs
-        rate = ops.cast(self.rate, inputs.dtype)
-        keep = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator) >= self.rate
-        return ops.where(keep, inputs / (1 - rate), ops.zeros_like(inputs))
+        # float32 draws and comparison: under mixed precision the variable reads as float16
+        rate = ops.cast(self.rate, "float32")
+        keep = keras.random.uniform(ops.shape(inputs), dtype="float32", seed=self.seed_generator) >= rate
+        return ops.where(keep, inputs / ops.cast(1 - rate, inputs.dtype), ops.zeros_like(inputs))
 
     def set_rate(self, rate: float) -> None:
         if not 0 <= rate < 1:

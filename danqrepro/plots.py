@@ -55,3 +55,39 @@ def target_scatter(x, y, classes, xlabel: str, ylabel: str, title: str = ""):
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def throughput(rows, title: str = ""):
+    """Training samples/s per variant, one panel per batch size; each round a point."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    batches = sorted(df.batch.unique())
+    fig, axes = plt.subplots(1, len(batches), figsize=(4.4 * len(batches), 3.4), squeeze=False)
+    for ax, batch in zip(axes[0], batches):
+        d = df[df.batch == batch]
+        sns.barplot(d, x="variant", y="samples_s", estimator="median", errorbar=None, ax=ax,
+                    color="#c8d3e6")
+        sns.stripplot(d, x="variant", y="samples_s", hue="round", palette="dark:#333", ax=ax,
+                      size=6, jitter=0.1, legend=False)
+        ax.set_title(f"batch {batch}")
+        ax.set_xlabel("")
+        ax.set_ylabel("training samples/s")
+        ax.tick_params(axis="x", rotation=30)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def growth(rows, title: str = ""):
+    """Epoch wall time against training-set size, one line per batch size."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    sns.lineplot(df, x="n_train", y="epoch_s", hue="batch", marker="o", palette="viridis", ax=ax)
+    ax.set_xlabel("training samples per epoch")
+    ax.set_ylabel("epoch wall time (s)")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -36,6 +36,11 @@ from .provenance import provenance
 RUN_FILE = "run.json"
 BEST_WEIGHTS = "best.weights.h5"
 RECORD_VERSION = 1
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+# Fields added after the first runs were recorded: left out of ``to_dict`` at their
+# defaults, so those runs keep their keys (see danqrepro.study.run_key) and still match.
+EXECUTION_DEFAULTS = {"precision": "float32", "jit_compile": False, "distribute": False,
+                      "deterministic": True}
 
 
 @dataclass
@@ -53,6 +58,17 @@ class TrainConfig:
     n_train : training subset size (both strands; None = whole split), formed by
         :func:`danqrepro.data.pipeline.subset_indices` from ``subset_seed``.
     n_valid : validation samples used (the first ``n_valid``; None = all).
+    precision : ``"float32"``, or a Keras mixed-precision policy for GPUs
+        (``"mixed_float16"`` with loss scaling, ``"mixed_bfloat16"``); the output layer and
+        the loss stay float32.
+    jit_compile : compile the train step with XLA. Keras declines it (with a warning)
+        under op determinism, and always for DanQ on TensorFlow, whose LSTM keeps the
+        cuDNN kernel that XLA cannot compile; the DeepSEA CNN takes it when
+        ``deterministic=False``. ``run.json`` records what was used.
+    distribute : train under ``tf.distribute.MirroredStrategy`` on all GPUs of the
+        machine; ``batch`` is then the global batch, split across them.
+    deterministic : turn on TensorFlow's op determinism (a seed then fixes the run on
+        any one machine). It is process-wide: once on, it stays on for later runs.
     """
 
     data: str
@@ -71,6 +87,10 @@ class TrainConfig:
     seed: int = 0
     subset_seed: int = 0
     evaluate: str | None = "test"
+    precision: str = "float32"
+    jit_compile: bool = False
+    distribute: bool = False
+    deterministic: bool = True
 
     def __post_init__(self):
         self.data = str(self.data)
@@ -87,13 +107,16 @@ class TrainConfig:
             problems.append(f"n_train={self.n_train} (expected an even count >= 2, or None)")
         if not self.learning_rate > 0:
             problems.append(f"learning_rate={self.learning_rate} (expected > 0)")
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision={self.precision!r} (expected one of {', '.join(PRECISIONS)})")
         if self.evaluate not in (None, "valid", "test"):
             problems.append(f"evaluate={self.evaluate!r} (expected 'test', 'valid' or None)")
         if problems:
             raise ValueError("invalid training config: " + "; ".join(problems))
 
     def to_dict(self) -> dict:
-        return json.loads(json.dumps(asdict(self)))
+        d = json.loads(json.dumps(asdict(self)))
+        return {k: v for k, v in d.items() if k not in EXECUTION_DEFAULTS or v != EXECUTION_DEFAULTS[k]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -146,8 +169,52 @@ def _compiled_model(config: TrainConfig, store):
 
     model = build_model(config.model, store.seq_len, store.n_targets, seed=config.seed)
     model.compile(optimizer=keras.optimizers.RMSprop(config.learning_rate, rho=config.rho),
-                  loss="binary_crossentropy")
+                  loss="binary_crossentropy", jit_compile=config.jit_compile)
     return model
+
+
+def prepare_model(config: TrainConfig, store) -> tuple:
+    """Seed everything, turn on op determinism (if asked), set the precision policy, return the
+    compiled model (under MirroredStrategy if ``config.distribute``) with the callbacks
+    of a run (the random-dropout schedule when ``config.dropout == "random"``)."""
+    import keras
+    import tensorflow as tf
+    from .dropout import RandomDropout
+    from .models import dropout_layers
+
+    keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.mixed_precision.set_global_policy(config.precision)  # global in Keras: set per run
+    strategy = tf.distribute.MirroredStrategy() if config.distribute else tf.distribute.get_strategy()
+    with strategy.scope():
+        model = _compiled_model(config, store)
+    callbacks = []
+    if config.dropout == "random":
+        names = {layer.name for layer in dropout_layers(model)}
+        if not {"drop_pool", "drop_lstm"} <= names:
+            raise ValueError(f"random dropout needs a DanQ model (layers drop_pool, drop_lstm); "
+                             f"{config.model} has {sorted(names)}")
+        callbacks.append(RandomDropout({"drop_pool": config.pool_range,
+                                        "drop_lstm": config.lstm_range},
+                                       seed=config.seed, per=config.redraw))
+    return model, callbacks
+
+
+def fit_epoch(model, callbacks: list, config: TrainConfig, split, indices: np.ndarray,
+              epoch: int, verbose: int = 0):
+    """Train one epoch (0-based) through the streaming pipeline; returns Keras' History.
+
+    The dropout layers are reseeded from ``(seed, epoch)`` first, so the epoch's masks do
+    not depend on what ran before it (a resumed run draws the same ones).
+    """
+    from .models import dropout_layers
+
+    for i, layer in enumerate(dropout_layers(model)):
+        layer.reseed(config.seed * 1_000_003 + epoch * 101 + i)
+    return model.fit(train_dataset(split, indices, config.batch, config.seed, epoch),
+                     initial_epoch=epoch, epochs=epoch + 1, verbose=verbose,
+                     callbacks=callbacks, shuffle=False)
 
 
 def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = None) -> dict:
@@ -165,8 +232,9 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
     -------
     dict, the content of ``run.json``.
     """
-    import keras
-    import tensorflow as tf
+    from tensorflow.python.framework.config import is_op_determinism_enabled
+
+    from .models import dropout_layers
 
     out = Path(out)
     store = resolve_store(config.data, progress=verbose != 0)
@@ -193,27 +261,17 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
 
-    keras.utils.set_random_seed(config.seed)
-    tf.config.experimental.enable_op_determinism()
-    model = _compiled_model(config, store)
-    from .dropout import RandomDropout
-    from .models import dropout_layers
-
-    callbacks = []
-    if config.dropout == "random":
-        names = {layer.name for layer in dropout_layers(model)}
-        if not {"drop_pool", "drop_lstm"} <= names:
-            raise ValueError(f"random dropout needs a DanQ model (layers drop_pool, drop_lstm); "
-                             f"{config.model} has {sorted(names)}")
-        callbacks.append(RandomDropout({"drop_pool": config.pool_range,
-                                        "drop_lstm": config.lstm_range},
-                                       seed=config.seed, per=config.redraw))
+    model, callbacks = prepare_model(config, store)
 
     if record is None:
         record = {
             "record_version": RECORD_VERSION,
             "config": config.to_dict(),
             "status": "running",
+            # jit_compile as Keras resolved it: it keeps the cuDNN LSTM over XLA for DanQ
+            "execution": {"precision": config.precision, "jit_compile": bool(model.jit_compile),
+                          "deterministic": bool(is_op_determinism_enabled()),
+                          "replicas": int(model.distribute_strategy.num_replicas_in_sync)},
             "model": {"preset": config.model, "parameters": int(model.count_params()),
                       "trainable_parameters": int(sum(np.prod(v.shape) for v in model.trainable_variables))},
             "data": {"path": str(store.path), "fingerprint": store.fingerprint,
@@ -229,7 +287,8 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
         record.setdefault("resumed", []).append({"at_epoch": record["epochs_trained"],
                                                  "provenance": provenance()})
         if record["checkpoint"]:  # else it died inside its first epoch: start that epoch again
-            _load_checkpoint(model, out / record["checkpoint"])
+            with model.distribute_strategy.scope():  # optimiser slots are built here
+                _load_checkpoint(model, out / record["checkpoint"])
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / RUN_FILE, record)
 
@@ -238,12 +297,8 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
     valid_ds = eval_dataset(valid_split, max(config.batch, 1000), n_valid)
     status = "max_epochs"
     for epoch in range(record["epochs_trained"], config.max_epochs):
-        for i, layer in enumerate(dropout_layers(model)):
-            layer.reseed(config.seed * 1_000_003 + epoch * 101 + i)
         started = time.perf_counter()
-        history = model.fit(train_dataset(train_split, indices, config.batch, config.seed, epoch),
-                            initial_epoch=epoch, epochs=epoch + 1, verbose=verbose,
-                            callbacks=callbacks, shuffle=False)
+        history = fit_epoch(model, callbacks, config, train_split, indices, epoch, verbose)
         train_seconds = time.perf_counter() - started
         val_loss = float(model.evaluate(valid_ds, verbose=0))
         epoch_seconds = time.perf_counter() - started

@@ -68,8 +68,13 @@ def _dataset(split: StoreSplit, batches, n_batches: int) -> tf.data.Dataset:
     ds = tf.data.Dataset.from_generator(generate, output_signature=(
         tf.TensorSpec((None, seq_len), tf.uint8), tf.TensorSpec((None, packed_width), tf.uint8)))
     ds = ds.apply(tf.data.experimental.assert_cardinality(n_batches))  # Keras sees the length
-    ds = ds.map(lambda c, p: _decode(c, p, split.n_targets), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(lambda c, p: _decode(c, p, split.n_targets)).prefetch(2)
+    # Fixed sizes instead of AUTOTUNE: the autotuner's thread sleeps on a doubling
+    # period, and deleting the iterator at the end of each fit waited for it to wake
+    # (up to several seconds per epoch). Decoding a batch takes well under a step.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
 
 
 def train_dataset(split: StoreSplit, indices: np.ndarray, batch: int, seed: int,
