@@ -28,10 +28,15 @@ reproduce: $(STAMP)
 	$(BIN)/python -m danqrepro.book_runner --preset $(PRESET)
 	$(BIN)/jupyter-book build book/ --path-output .
 
-bench: $(STAMP)
+# The benchmarks add PyTorch (the `bench` extra) for the training benchmark's peer.
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/run_all.py
 
-bench-quick: $(STAMP)
+bench-quick: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/run_all.py --quick
 
 clean:

@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from danqrepro.provenance import provenance  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
+STARTED = provenance()  # what ran: taken when the script starts, not when it saves
 
 
 def peak_rss_mib() -> float:
@@ -25,11 +26,14 @@ def timed(fn, *args, **kwargs):
     return out, time.perf_counter() - start
 
 
-def save(name: str, rows: list[dict], extra: dict | None = None) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{name}.json"
+def save(name: str, rows: list[dict], extra: dict | None = None, quick: bool = False) -> Path:
+    """Write ``results/<name>.json`` (``results/quick/`` in quick mode, so a quick run
+    never replaces the full results the book reads) and print the rows as a table."""
+    directory = RESULTS / "quick" if quick else RESULTS
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.json"
     payload = {"benchmark": name, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-               "provenance": provenance(), "rows": rows, **(extra or {})}
+               "provenance": STARTED, "rows": rows, **(extra or {})}
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(payload, indent=1))
     tmp.replace(path)

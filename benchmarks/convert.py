@@ -87,7 +87,7 @@ def main():
                     "generate_s": last["generate_s"] * full / last["n_train"],
                     "convert_s": last["convert_s"] * full / last["n_train"],
                     "load_whole_rss_gib": whole["load_whole_rss_mib"] * full / whole["n_train"] / 1024}
-    save("convert", rows, {"extrapolated_to_4_4M_linear": extrapolated})
+    save("convert", rows, {"extrapolated_to_4_4M_linear": extrapolated}, quick=args.quick)
     print("extrapolated to 4.4M samples (linear in N):", json.dumps(extrapolated))
 
 

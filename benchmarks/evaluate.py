@@ -39,7 +39,7 @@ def main():
                      "speedup": theirs / ours,
                      "max_abs_diff": float(max(np.abs(roc - roc_s).max(), np.abs(ap - ap_s).max())),
                      "peak_rss_mib": peak_rss_mib()})
-    save("evaluate", rows)
+    save("evaluate", rows, quick=args.quick)
 
 
 if __name__ == "__main__":

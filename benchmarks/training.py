@@ -230,7 +230,7 @@ def main():
         return
 
     batches = [100, 1000]
-    steps = {100: 3, 1000: 2} if args.quick else {100: 12, 1000: 4}
+    steps = {100: 3, 1000: 1} if args.quick else {100: 12, 1000: 4}
     rounds = args.rounds or (1 if args.quick else 2)
     growth = ({"sizes": [1000, 2000], "batches": [1000]} if args.quick else
               {"sizes": [1000, 2000, 4000, 8000], "batches": [100, 250, 500, 1000]})
@@ -269,7 +269,7 @@ def main():
         summary[str(b)] = {"samples_s": best, "mfu": runner * extra["flops_per_sample"] / (peak * 1e9),
                            **{f"runner_over_{v}": runner / best[v] for v in variants if v != "keras-runner"}}
     extra.update(peak_gflops=peak, summary=summary, steps=steps, rounds=rounds)
-    save("training", rows, extra)
+    save("training", rows, extra, quick=args.quick)
     print(json.dumps(summary, indent=1))
 
 

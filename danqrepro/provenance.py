@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 PACKAGES = ("danqrepro", "tensorflow", "keras", "numpy", "h5py", "scipy", "scikit-learn",
-            "pyjaspar", "papermill", "jupyter-book")
+            "pyjaspar", "papermill", "jupyter-book", "torch")
 
 
 def versions() -> dict[str, str | None]:
@@ -31,7 +31,8 @@ def git_commit(path: str | os.PathLike | None = None) -> dict[str, str | bool | 
                                 text=True, check=True).stdout.strip()
         # Only what defines a computation counts; outputs (book/, runs/) change as it runs.
         dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no",
-                                     "--", ":/danqrepro", ":/notebooks", ":/pyproject.toml"],
+                                     "--", ":/danqrepro", ":/notebooks", ":/pyproject.toml",
+                                     ":/benchmarks", ":(top,exclude)benchmarks/results"],
                                     cwd=cwd, capture_output=True, text=True).stdout.strip())
         return {"commit": commit, "dirty": dirty}
     except (OSError, subprocess.CalledProcessError):
@@ -64,5 +65,10 @@ def hardware() -> dict:
     return info
 
 
+# Environment variables that change speed or rounding (see danqrepro/__init__.py).
+SETTINGS = ("TF_ENABLE_ONEDNN_OPTS", "GLIBC_TUNABLES", "CUDA_VISIBLE_DEVICES")
+
+
 def provenance() -> dict:
-    return {"versions": versions(), "git": git_commit(), "hardware": hardware()}
+    return {"versions": versions(), "git": git_commit(), "hardware": hardware(),
+            "settings": {name: os.environ.get(name) for name in SETTINGS}}

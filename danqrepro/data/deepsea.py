@@ -54,6 +54,11 @@ def class_ranges(n_targets: int = N_TARGETS) -> dict[str, range]:
 
 
 N_CODE = 4  # an unknown base: an all-zero one-hot row
+_SEVERAL = 255
+# The base code of each pattern of the 4 one-hot bits (channel c sets bit c): one base,
+# none (N), or several (invalid). One table lookup replaces arithmetic and masking.
+_PATTERN_CODE = np.full(16, _SEVERAL, np.uint8)
+_PATTERN_CODE[[0, 1, 2, 4, 8]] = [N_CODE, 0, 1, 2, 3]
 
 
 def one_hot_to_codes(x: np.ndarray) -> np.ndarray:
@@ -150,12 +155,18 @@ class MatSplit:
             y = np.asarray(self._y[:, start:stop]).T
         except (OSError, RuntimeError, ValueError) as err:
             raise DataError(f"{where}: could not read ({err}); is the file truncated?") from err
-        _check_one_hot(raw, where, channel_axis=1)
+        if raw.size and (raw.max() > 1 or (raw.dtype.kind in "if" and raw.min() < 0)):
+            _check_one_hot(raw, where, channel_axis=1)  # raises, naming the values found
         _check_labels(y, where)
         raw = raw.astype(np.uint8, copy=False)
-        codes = raw[:, 1] + 2 * raw[:, 2] + 3 * raw[:, 3]
-        codes[raw.max(axis=1) == 0] = N_CODE
-        return np.ascontiguousarray(codes.T), np.ascontiguousarray(y, dtype=np.uint8)
+        pattern = raw[:, 0] | (raw[:, 1] << 1)  # the 4 channels as 4 bits, (length, n)
+        pattern |= raw[:, 2] << 2
+        pattern |= raw[:, 3] << 3
+        codes = _PATTERN_CODE[pattern.T]  # (n, length)
+        if (codes == _SEVERAL).any():
+            raise DataError(f"{where}: expected at most one base per position (one-hot), "
+                            "found a position with several")
+        return codes, np.ascontiguousarray(y, dtype=np.uint8)
 
     def close(self) -> None:
         if self._file is not None:

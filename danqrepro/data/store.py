@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -268,43 +269,51 @@ def convert(bundle_dir: str | os.PathLike, store_dir: str | os.PathLike,
     return Store(target)
 
 
+def _write_split(tmp: Path, bundle: Path, split: str, reader: MatSplit, oracle, slab: int,
+                 progress: bool, pool: ThreadPoolExecutor) -> dict:
+    """Stream one split into its files; return its manifest entry."""
+    n, seq_len, n_targets = reader.n, reader.seq_len, reader.n_targets
+    files = {"codes": f"{split}.codes.npy", "labels": f"{split}.labels.npy"}
+    writers = {"codes": NpyWriter(tmp / files["codes"], np.uint8, (n, seq_len)),
+               "labels": NpyWriter(tmp / files["labels"], np.uint8, (n, (n_targets + 7) // 8))}
+    oracle_ds = oracle[split] if oracle is not None and split in oracle else None
+    if oracle_ds is not None:
+        if oracle_ds.shape != (n, n_targets):
+            raise DataError(f"{bundle / ORACLE_FILE}: '{split}' has shape {oracle_ds.shape}, "
+                            f"expected {(n, n_targets)}")
+        files["oracle"] = f"{split}.oracle.npy"
+        writers["oracle"] = NpyWriter(tmp / files["oracle"], np.float16, (n, n_targets))
+    positives = np.zeros(n_targets, np.int64)
+    bar = tqdm(total=n, desc=f"convert {split}", unit="seq", unit_scale=True, disable=not progress)
+    # The next slab is read and decoded in a thread while this one is packed, hashed and
+    # written: h5py's reads, NumPy, hashlib and file writes release the GIL for large blocks.
+    starts = list(range(0, n, slab))
+    pending = pool.submit(reader.read_codes, 0, min(slab, n))
+    for i, start in enumerate(starts):
+        stop = min(start + slab, n)
+        codes, y = pending.result()
+        if i + 1 < len(starts):
+            pending = pool.submit(reader.read_codes, stop, min(stop + slab, n))
+        writers["codes"].append(codes)
+        writers["labels"].append(np.packbits(y, axis=1))
+        positives += y.sum(axis=0, dtype=np.int64)
+        if oracle_ds is not None:
+            writers["oracle"].append(oracle_ds[start:stop])
+        bar.update(stop - start)
+    bar.close()
+    checksums = {key: writer.close() for key, writer in writers.items()}
+    return {"n": n, "files": files, "sha256": checksums,
+            "positive_rate": (positives / n).round(6).tolist()}
+
+
 def _write_store(tmp: Path, bundle: Path, readers: dict[str, MatSplit], oracle,
                  slab: int, progress: bool) -> None:
     seq_len, n_targets = next(iter(readers.values())).seq_len, next(iter(readers.values())).n_targets
     started = time.time()
     splits = {}
-    for split, reader in readers.items():
-        n = reader.n
-        files = {"codes": f"{split}.codes.npy", "labels": f"{split}.labels.npy"}
-        writers = {"codes": NpyWriter(tmp / files["codes"], np.uint8, (n, seq_len)),
-                   "labels": NpyWriter(tmp / files["labels"], np.uint8, (n, (n_targets + 7) // 8))}
-        oracle_ds = oracle[split] if oracle is not None and split in oracle else None
-        if oracle_ds is not None:
-            if oracle_ds.shape != (n, n_targets):
-                raise DataError(f"{bundle / ORACLE_FILE}: '{split}' has shape {oracle_ds.shape}, "
-                                f"expected {(n, n_targets)}")
-            files["oracle"] = f"{split}.oracle.npy"
-            writers["oracle"] = NpyWriter(tmp / files["oracle"], np.float16, (n, n_targets))
-        positives = np.zeros(n_targets, np.int64)
-        bar = tqdm(total=n, desc=f"convert {split}", unit="seq", unit_scale=True,
-                   disable=not progress)
-        for start in range(0, n, slab):
-            stop = min(start + slab, n)
-            codes, y = reader.read_codes(start, stop)
-            writers["codes"].append(codes)
-            writers["labels"].append(np.packbits(y, axis=1))
-            positives += y.sum(axis=0, dtype=np.int64)
-            if oracle_ds is not None:
-                writers["oracle"].append(oracle_ds[start:stop])
-            bar.update(stop - start)
-        bar.close()
-        checksums = {key: writer.close() for key, writer in writers.items()}
-        splits[split] = {
-            "n": n,
-            "files": files,
-            "sha256": checksums,
-            "positive_rate": (positives / n).round(6).tolist(),
-        }
+    with ThreadPoolExecutor(1) as pool:
+        for split, reader in readers.items():
+            splits[split] = _write_split(tmp, bundle, split, reader, oracle, slab, progress, pool)
     source = _source_description(bundle)
     meta_path = bundle / SYNTHETIC_META
     fingerprint = hashlib.sha256(json.dumps(
