@@ -61,7 +61,8 @@ def test_record_contents_and_reuse(tiny_store, tmp_path):
     assert record["config"] == cfg.to_dict()
     assert record["model"]["trainable_parameters"] == 21_824  # danq-tiny at 40 targets: 840 + 1,088 + 19,216 + 680
     assert record["data"]["kind"] == "synthetic" and record["data"]["n_train"] == 512
-    assert set(record["provenance"]) == {"versions", "git", "hardware"}
+    assert set(record["provenance"]) == {"versions", "git", "hardware", "settings"}
+    assert record["provenance"]["settings"]["TF_ENABLE_ONEDNN_OPTS"] == "1"  # set by danqrepro
     assert record["provenance"]["versions"]["tensorflow"]
     assert record["epochs"][0]["rates"] == {"drop_pool": 0.2, "drop_lstm": 0.5}
     assert {"DNase", "TF", "histone", "all"} <= set(record["test"])
