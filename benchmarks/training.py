@@ -29,6 +29,7 @@ at several training-set sizes and batch sizes (how the cost grows).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -125,8 +126,7 @@ def keras_worker(variant: str, batches: list[int], steps: dict, growth: dict | N
         model = build_model("danq", store.seq_len, store.n_targets, seed=0)
         model.compile(keras.optimizers.RMSprop(1e-3, rho=0.9), "binary_crossentropy")
         n = max(b * steps[b] for b in batches)
-        x = np.eye(4, dtype=np.float32)[split.codes[:n]]  # code 4 (N) does not occur here
-        y = np.unpackbits(split.labels_packed[:n], axis=1)[:, :store.n_targets].astype(np.float32)
+        x, y = (a.astype(np.float32) for a in split.read(0, n))  # one-hot (n, length, 4), labels
         for b in batches:
             def fit(n_steps, b=b):
                 clock = _step_clock()
@@ -140,7 +140,7 @@ def keras_worker(variant: str, batches: list[int], steps: dict, growth: dict | N
         model, callbacks = prepare_model(config, store)
         epoch = iter(range(10_000))
         for b in batches:
-            run = TrainConfig(**{**config.to_dict(), "batch": b})
+            run = dataclasses.replace(config, batch=b)
             indices = np.arange(b * steps[b])
 
             def fit(n_steps, b=b, run=run, indices=indices):
@@ -154,7 +154,7 @@ def keras_worker(variant: str, batches: list[int], steps: dict, growth: dict | N
                 drained += int(x.shape[0])
             row["pipeline_samples_s"] = drained / (time.perf_counter() - start)
             rows.append(row)
-    flops = flops_per_sample(build_model("danq", store.seq_len, store.n_targets))
+    flops = flops_per_sample(model)
     result = {"rows": rows, "peak_gflops": peak, "flops_per_sample": flops}
     if growth:
         result["growth"] = _growth(store, **growth)

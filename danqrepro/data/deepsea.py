@@ -91,8 +91,12 @@ def _check_one_hot(x: np.ndarray, where: str, channel_axis: int = -1) -> None:
         raise DataError(f"{where}: expected 0/1 one-hot values, found values in "
                         f"[{x.min()}, {x.max()}]")
     if x.size and x.sum(axis=channel_axis, dtype=np.int16).max() > 1:
-        raise DataError(f"{where}: expected at most one base per position (one-hot), "
-                        "found a position with several")
+        raise _several_bases(where)
+
+
+def _several_bases(where: str) -> DataError:
+    return DataError(f"{where}: expected at most one base per position (one-hot), "
+                     "found a position with several")
 
 
 def _check_labels(y: np.ndarray, where: str) -> None:
@@ -164,8 +168,7 @@ class MatSplit:
         pattern |= raw[:, 3] << 3
         codes = _PATTERN_CODE[pattern.T]  # (n, length)
         if (codes == _SEVERAL).any():
-            raise DataError(f"{where}: expected at most one base per position (one-hot), "
-                            "found a position with several")
+            raise _several_bases(where)
         return codes, np.ascontiguousarray(y, dtype=np.uint8)
 
     def close(self) -> None:
