@@ -60,6 +60,7 @@ def _train(args):
                          redraw=args.redraw, batch=args.batch, n_train=args.n_train or None,
                          n_valid=args.n_valid, max_epochs=args.max_epochs,
                          patience=args.patience, learning_rate=args.lr, seed=args.seed,
+                         optimizer=args.optimizer,
                          evaluate=None if args.no_evaluate else "test",
                          precision=args.precision, jit_compile=args.xla, distribute=args.mirrored,
                          deterministic=not args.nondeterministic)
@@ -73,13 +74,14 @@ def _evaluate(args):
     from .data import resolve_store
     from .evaluate import evaluate_run
     from .models import build_model
-    from .train import BEST_WEIGHTS, load_run
+    from .files import DataError
+    from .train import BEST_WEIGHTS, RUN_FILE, load_run, load_weights
     record = load_run(args.run_dir)
     if record is None:
-        sys.exit(f"{args.run_dir}: no run.json")
+        raise DataError(f"{Path(args.run_dir) / RUN_FILE}: no run record (is it a run directory?)")
     store = resolve_store(args.data or record["config"]["data"])
     model = build_model(record["config"]["model"], store.seq_len, store.n_targets)
-    model.load_weights(Path(args.run_dir) / BEST_WEIGHTS)
+    load_weights(model, Path(args.run_dir) / BEST_WEIGHTS)
     metrics = evaluate_run(model, store, args.split, args.run_dir)
     print(f"{metrics['n_scored']} targets scored, {metrics['n_skipped']} skipped "
           "(no positive or no negative)")
@@ -90,6 +92,7 @@ def _evaluate(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="danqrepro", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("synth", help="write a synthetic bundle in the DeepSEA layout")
@@ -124,6 +127,8 @@ def main(argv=None):
     p.add_argument("--max-epochs", type=int, default=60)
     p.add_argument("--patience", type=int, default=5)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--optimizer", choices=["rmsprop", "adam"], default="rmsprop",
+                   help="DanQ's RMSprop, or Adam (not DanQ's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-evaluate", action="store_true")
     p.add_argument("--precision", choices=["float32", "mixed_float16", "mixed_bfloat16"],
@@ -144,11 +149,22 @@ def main(argv=None):
     p.set_defaults(func=_evaluate)
 
     args = parser.parse_args(argv)
-    from .data.deepsea import DataError
+    from .files import LockedError
     try:
         args.func(args)
-    except (DataError, ValueError, FileExistsError) as err:
-        sys.exit(f"danqrepro {args.command}: error: {err}")
+    except (ValueError, OSError, LockedError) as err:  # DataError and RefusedError among them
+        if args.debug:
+            raise
+        sys.exit(f"danqrepro {args.command}: error: {_one_line(err)}")
+
+
+def _one_line(err: BaseException) -> str:
+    """The message of an error; for an OSError, its file and reason (e.g. a full or
+    read-only disk) rather than a traceback."""
+    if isinstance(err, OSError) and err.strerror:
+        where = err.filename or "?"
+        return f"{where}: {err.strerror} (errno {err.errno}); nothing half-written was kept"
+    return str(err)
 
 
 if __name__ == "__main__":

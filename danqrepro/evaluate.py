@@ -191,7 +191,7 @@ def predict(model, store, split: str = "test", batch: int = 1000) -> tuple[np.nd
 
 def evaluate_run(model, store, split: str, out: str | Path, batch: int = 1000) -> dict:
     """Score ``model`` on ``split`` of ``store``; write ``out/metrics-<split>.json``."""
-    from .data.store import write_json_atomic
+    from .files import write_json_atomic
     pred, labels = predict(model, store, split, batch)
     metrics = score(pred, labels)
     metrics["split"] = split

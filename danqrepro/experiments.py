@@ -3,9 +3,27 @@ book runner ask for exactly the same (cached) runs."""
 
 from __future__ import annotations
 
-from .data import resolve_store, synthetic_store
+from pathlib import Path
+
+from .data import DataError, resolve_store, synthetic_store
+from .data.deepsea import is_bundle
+from .data.store import MANIFEST
 from .presets import Preset
 from .train import TrainConfig
+
+
+def check_parameters(data: str | None = None, **counts: int | None) -> None:
+    """Check a notebook's papermill parameters before any data is generated or trained:
+    ``data`` must be a store or a bundle, and every count (batch sizes, runs per arm) a
+    whole number >= 1 or None (the preset's). Raises ValueError naming the parameter."""
+    problems = [f"{name}={value!r} (expected a whole number >= 1, or None for the preset's)"
+                for name, value in counts.items()
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                          or value < 1)]
+    if problems:
+        raise ValueError("invalid notebook parameters: " + "; ".join(problems))
+    if data is not None and not ((Path(data) / MANIFEST).is_file() or is_bundle(Path(data))):
+        raise DataError(f"data={data!r}: neither a store nor a DeepSEA bundle directory")
 
 
 def data_path(preset: Preset, data: str | None = None) -> str:

@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 
 from .data import Store, resolve_store
-from .train import TrainConfig, load_run, train
+from .files import read_json
+from .train import TERMINAL, TrainConfig, load_run, train
 
 
 def run_key(config: TrainConfig, store: Store) -> str:
@@ -24,7 +25,7 @@ def run_key(config: TrainConfig, store: Store) -> str:
 
 def run_metrics(config: TrainConfig, store: Store, root: str | Path, split: str = "test") -> dict:
     """The per-target metrics a finished run wrote (``metrics-<split>.json``)."""
-    return json.loads((Path(root) / run_key(config, store) / f"metrics-{split}.json").read_text())
+    return read_json(Path(root) / run_key(config, store) / f"metrics-{split}.json", "run metrics")
 
 
 def run_all(configs: list[TrainConfig], root: str | Path, verbose: int = 0,
@@ -39,10 +40,11 @@ def run_all(configs: list[TrainConfig], root: str | Path, verbose: int = 0,
         store = stores[config.data]
         out = root / run_key(config, store)
         cached = load_run(out)
-        state = "cached" if cached and cached["status"] in ("finished", "nan") else (
+        state = "cached" if cached and cached["status"] in TERMINAL else (
             "resuming" if cached else "training")
         log(f"[{i}/{len(configs)}] {out.name}: {state}")
-        records.append(train(config, out, verbose=verbose))
+        # another process (a second notebook) may be training this run: wait for it
+        records.append(train(config, out, verbose=verbose, wait=True))
     return records
 
 

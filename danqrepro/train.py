@@ -27,20 +27,25 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import resolve_store
+from .data import check_split_sizes, resolve_store
 from .data.pipeline import eval_dataset, subset_indices, train_dataset
-from .data.store import write_json_atomic
 from .dropout import PAPER_RANGES
+from .files import DataError, locked, read_json, write_json_atomic
 from .provenance import provenance
 
 RUN_FILE = "run.json"
 BEST_WEIGHTS = "best.weights.h5"
 RECORD_VERSION = 1
+# A run in one of these states is done: rerunning it returns its record.
+TERMINAL = ("finished", "nan", "diverged")
+# A training loss above this multiple of the first epoch's is a divergence (stopped like a NaN).
+DIVERGENCE_FACTOR = 100.0
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # Fields added after the first runs were recorded: left out of ``to_dict`` at their
 # defaults, so those runs keep their keys (see danqrepro.study.run_key) and still match.
-EXECUTION_DEFAULTS = {"precision": "float32", "jit_compile": False, "distribute": False,
-                      "deterministic": True}
+LATER_DEFAULTS = {"precision": "float32", "jit_compile": False, "distribute": False,
+                  "deterministic": True, "optimizer": "rmsprop"}
+OPTIMIZERS = ("rmsprop", "adam")
 
 
 @dataclass
@@ -58,6 +63,9 @@ class TrainConfig:
     n_train : training subset size (both strands; None = whole split), formed by
         :func:`danqrepro.data.pipeline.subset_indices` from ``subset_seed``.
     n_valid : validation samples used (the first ``n_valid``; None = all).
+    optimizer : ``"rmsprop"`` (DanQ's, with ``learning_rate`` and ``rho``) or ``"adam"``
+        (Keras defaults but ``learning_rate``; not DanQ's, offered for the CPU-scale
+        study, where RMSprop does not get past the label rates in the steps it can afford).
     precision : ``"float32"``, or a Keras mixed-precision policy for GPUs
         (``"mixed_float16"`` with loss scaling, ``"mixed_bfloat16"``); the output layer and
         the loss stay float32.
@@ -84,6 +92,7 @@ class TrainConfig:
     patience: int = 5
     learning_rate: float = 1e-3
     rho: float = 0.9
+    optimizer: str = "rmsprop"
     seed: int = 0
     subset_seed: int = 0
     evaluate: str | None = "test"
@@ -105,8 +114,18 @@ class TrainConfig:
                 problems.append(f"{name}={getattr(self, name)} (expected >= 1)")
         if self.n_train is not None and (self.n_train < 2 or self.n_train % 2):
             problems.append(f"n_train={self.n_train} (expected an even count >= 2, or None)")
+        if self.n_valid is not None and self.n_valid < 1:
+            problems.append(f"n_valid={self.n_valid} (expected >= 1, or None for the whole split)")
+        from .models import PRESETS as MODELS  # a bad name fails here, before any data work
+        if self.model not in MODELS:
+            problems.append(f"model={self.model!r} (expected one of {', '.join(sorted(MODELS))})")
+        elif self.dropout == "random" and MODELS[self.model].arch != "danq":
+            problems.append(f"dropout='random' needs a DanQ model (its drop_pool and drop_lstm "
+                            f"layers); {self.model} is a {MODELS[self.model].arch} model")
         if not self.learning_rate > 0:
             problems.append(f"learning_rate={self.learning_rate} (expected > 0)")
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"optimizer={self.optimizer!r} (expected one of {', '.join(OPTIMIZERS)})")
         if self.precision not in PRECISIONS:
             problems.append(f"precision={self.precision!r} (expected one of {', '.join(PRECISIONS)})")
         if self.evaluate not in (None, "valid", "test"):
@@ -116,7 +135,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         d = json.loads(json.dumps(asdict(self)))
-        return {k: v for k, v in d.items() if k not in EXECUTION_DEFAULTS or v != EXECUTION_DEFAULTS[k]}
+        return {k: v for k, v in d.items() if k not in LATER_DEFAULTS or v != LATER_DEFAULTS[k]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -138,8 +157,12 @@ def _save_checkpoint(model, out: Path, epoch: int) -> Path:
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.npz")
     arrays = {f"w{i}": np.asarray(v) for i, v in enumerate(model.get_weights())}
     arrays.update({f"o{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    try:
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -154,13 +177,33 @@ def _load_checkpoint(model, path: Path) -> None:
 
 def _save_best(model, out: Path) -> None:
     tmp = out / f".tmp-{os.getpid()}-{BEST_WEIGHTS}"
-    model.save_weights(tmp)
-    os.replace(tmp, out / BEST_WEIGHTS)
+    try:
+        model.save_weights(tmp)
+        os.replace(tmp, out / BEST_WEIGHTS)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def load_run(out: str | os.PathLike) -> dict | None:
+    """The record in ``out/run.json``, or None where there is none; a broken file raises
+    :class:`danqrepro.files.DataError` naming it."""
     path = Path(out) / RUN_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+    return read_json(path, "run record") if path.is_file() else None
+
+
+def load_weights(model, path: str | os.PathLike) -> None:
+    """Load a run's weights; a missing, truncated or foreign file raises
+    :class:`danqrepro.files.DataError` naming it and what to do."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no weights file; the run has not finished an epoch "
+                        "(re-run training)")
+    try:
+        model.load_weights(path)
+    except (OSError, ValueError, KeyError) as err:
+        raise DataError(f"{path}: weights file truncated or not from a {model.name} of this "
+                        f"shape ({type(err).__name__}); re-run training or remove the run") from err
 
 
 def _compiled_model(config: TrainConfig, store):
@@ -168,7 +211,9 @@ def _compiled_model(config: TrainConfig, store):
     from .models import build_model
 
     model = build_model(config.model, store.seq_len, store.n_targets, seed=config.seed)
-    model.compile(optimizer=keras.optimizers.RMSprop(config.learning_rate, rho=config.rho),
+    optimizer = (keras.optimizers.RMSprop(config.learning_rate, rho=config.rho)
+                 if config.optimizer == "rmsprop" else keras.optimizers.Adam(config.learning_rate))
+    model.compile(optimizer=optimizer,
                   loss="binary_crossentropy", jit_compile=config.jit_compile)
     return model
 
@@ -180,7 +225,6 @@ def prepare_model(config: TrainConfig, store) -> tuple:
     import keras
     import tensorflow as tf
     from .dropout import RandomDropout
-    from .models import dropout_layers
 
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
@@ -190,11 +234,7 @@ def prepare_model(config: TrainConfig, store) -> tuple:
     with strategy.scope():
         model = _compiled_model(config, store)
     callbacks = []
-    if config.dropout == "random":
-        names = {layer.name for layer in dropout_layers(model)}
-        if not {"drop_pool", "drop_lstm"} <= names:
-            raise ValueError(f"random dropout needs a DanQ model (layers drop_pool, drop_lstm); "
-                             f"{config.model} has {sorted(names)}")
+    if config.dropout == "random":  # TrainConfig has checked that the model is a DanQ
         callbacks.append(RandomDropout({"drop_pool": config.pool_range,
                                         "drop_lstm": config.lstm_range},
                                        seed=config.seed, per=config.redraw))
@@ -217,7 +257,8 @@ def fit_epoch(model, callbacks: list, config: TrainConfig, split, indices: np.nd
                      callbacks=callbacks, shuffle=False)
 
 
-def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = None) -> dict:
+def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = None,
+          wait: bool = False) -> dict:
     """Train one run to early stopping (or resume it), evaluate it, return its record.
 
     Parameters
@@ -227,35 +268,44 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
         as it is; an unfinished one is resumed; one with another config is an error.
     verbose : Keras progress (0 silent, 1 bar, 2 a line per epoch); default: a bar on a
         terminal, else a line per epoch.
+    wait : if another process is training into ``out``, wait for it (then return or
+        resume its run) instead of raising :class:`danqrepro.files.LockedError`.
 
     Returns
     -------
     dict, the content of ``run.json``.
     """
+    out = Path(out)
+    check_split_sizes(config.data, {"train": config.n_train, "valid": config.n_valid})
+    with locked(out, "training run", wait=wait):
+        return _train_locked(config, out, verbose)
+
+
+def _check_same_run(config: TrainConfig, record: dict, store, out: Path) -> None:
+    # The data is identified by its content, so a run moved to another machine (or
+    # cache directory) is still recognised.
+    wanted = {k: v for k, v in config.to_dict().items() if k != "data"}
+    held = {k: v for k, v in record["config"].items() if k != "data"}
+    differences = sorted(k for k in wanted if held.get(k) != wanted[k])
+    if record["data"]["fingerprint"] != store.fingerprint:
+        differences.append("data")
+    if differences:
+        raise ValueError(f"{out / RUN_FILE}: holds a run with another config "
+                         f"(differs in {', '.join(differences)}); use another output directory")
+
+
+def _train_locked(config: TrainConfig, out: Path, verbose: int | None) -> dict:
     from tensorflow.python.framework.config import is_op_determinism_enabled
 
     from .models import dropout_layers
 
-    out = Path(out)
     store = resolve_store(config.data, progress=verbose != 0)
     record = load_run(out)
     if record is not None:
-        # The data is identified by its content, so a run moved to another machine (or
-        # cache directory) is still recognised.
-        wanted = {k: v for k, v in config.to_dict().items() if k != "data"}
-        held = {k: v for k, v in record["config"].items() if k != "data"}
-        differences = sorted(k for k in wanted if held.get(k) != wanted[k])
-        if record["data"]["fingerprint"] != store.fingerprint:
-            differences.append("data")
-        if differences:
-            raise ValueError(f"{out / RUN_FILE}: holds a run with another config "
-                             f"(differs in {', '.join(differences)}); use another output directory")
-        if record["status"] in ("finished", "nan"):
+        _check_same_run(config, record, store, out)
+        if record["status"] in TERMINAL:
             return record
     train_split, valid_split = store.split("train"), store.split("valid")
-    if config.n_train is not None and config.n_train > train_split.n:
-        raise ValueError(f"n_train={config.n_train} exceeds the {train_split.n} training "
-                         f"samples of {store.path}")
     indices = subset_indices(train_split.n, config.n_train, config.subset_seed)
     n_valid = valid_split.n if config.n_valid is None else min(config.n_valid, valid_split.n)
     if verbose is None:
@@ -289,14 +339,16 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
         if record["checkpoint"]:  # else it died inside its first epoch: start that epoch again
             with model.distribute_strategy.scope():  # optimiser slots are built here
                 _load_checkpoint(model, out / record["checkpoint"])
-    out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / RUN_FILE, record)
 
     best = math.inf if record["best_val_loss"] is None else record["best_val_loss"]
     wait = sum(1 for e in record["epochs"] if e["epoch"] > (record["best_epoch"] or 0))
     valid_ds = eval_dataset(valid_split, max(config.batch, 1000), n_valid)
-    status = "max_epochs"
-    for epoch in range(record["epochs_trained"], config.max_epochs):
+    # The stopping decision is committed with the epoch that made it, so a run killed
+    # after it (say, during the final evaluation) never trains past it when resumed.
+    status = record.get("stop_reason") or "max_epochs"
+    epochs = [] if record.get("stop_reason") else range(record["epochs_trained"], config.max_epochs)
+    for epoch in epochs:
         started = time.perf_counter()
         history = fit_epoch(model, callbacks, config, train_split, indices, epoch, verbose)
         train_seconds = time.perf_counter() - started
@@ -314,9 +366,15 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
         if verbose:
             print(f"epoch {epoch + 1}: loss {loss:.5f} val_loss {val_loss:.5f} "
                   f"({epoch_seconds:.1f} s)", flush=True)
+        first_loss = record["epochs"][0]["loss"]
         if not (math.isfinite(loss) and math.isfinite(val_loss)):
             status = "nan"
-            record["status"] = status
+        elif epoch > 0 and first_loss is not None and loss > DIVERGENCE_FACTOR * first_loss:
+            status = "diverged"
+            print(f"warning: training loss {loss:.4g} is over {DIVERGENCE_FACTOR:g} times the "
+                  f"first epoch's ({first_loss:.4g}): stopped as diverged", file=sys.stderr)
+        if status in ("nan", "diverged"):
+            record["status"] = record["stop_reason"] = status
             write_json_atomic(out / RUN_FILE, record)
             break
         if val_loss < best:
@@ -325,23 +383,26 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
             _save_best(model, out)
         else:
             wait += 1
+        if wait >= config.patience:
+            status = record["stop_reason"] = "stopped_early"
+        elif epoch + 1 == config.max_epochs:
+            record["stop_reason"] = "max_epochs"
         previous = record["checkpoint"]
         record["checkpoint"] = str(_checkpoint_path(out, epoch + 1).relative_to(out))
         _save_checkpoint(model, out, epoch + 1)
         write_json_atomic(out / RUN_FILE, record)  # the commit point of this epoch
         if previous and previous != record["checkpoint"]:
             (out / previous).unlink(missing_ok=True)
-        if wait >= config.patience:
-            status = "stopped_early"
+        if status == "stopped_early":
             break
 
     record["stop_reason"] = status
     record["wall_seconds"] = round(sum(e["seconds"] for e in record["epochs"]), 3)
-    if status != "nan" and config.evaluate:
+    if status not in ("nan", "diverged") and config.evaluate:
         from .evaluate import evaluate_run
-        model.load_weights(out / BEST_WEIGHTS)
+        load_weights(model, out / BEST_WEIGHTS)
         metrics = evaluate_run(model, store, config.evaluate, out, batch=max(config.batch, 1000))
         record[config.evaluate] = metrics["by_class"]
-    record["status"] = "finished" if status != "nan" else "nan"
+    record["status"] = status if status in ("nan", "diverged") else "finished"
     write_json_atomic(out / RUN_FILE, record)
     return record

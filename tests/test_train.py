@@ -81,5 +81,21 @@ def test_bad_config_is_refused_before_training(tiny_store):
         config(tiny_store, n_train=513)
     with pytest.raises(ValueError, match="exceeds the 1024 training samples"):
         train(config(tiny_store, n_train=4096), "/nonexistent/never-written", verbose=0)
-    with pytest.raises(ValueError, match="random dropout needs a DanQ model"):
-        train(config(tiny_store, model="deepsea-tiny", dropout="random"), "/tmp/never", verbose=0)
+    with pytest.raises(ValueError, match="dropout='random' needs a DanQ model"):
+        config(tiny_store, model="deepsea-tiny", dropout="random")
+    with pytest.raises(ValueError, match="model='danq-huge'"):
+        config(tiny_store, model="danq-huge")
+    with pytest.raises(ValueError, match="n_valid=0"):
+        config(tiny_store, n_valid=0)
+
+
+def test_optimizer_choice_keeps_old_run_keys(tiny_store):
+    from danqrepro.train import prepare_model
+    assert "optimizer" not in config(tiny_store).to_dict()  # runs recorded before it still match
+    adam = config(tiny_store, optimizer="adam")
+    assert adam.to_dict()["optimizer"] == "adam"
+    model, _ = prepare_model(adam, tiny_store)
+    assert type(model.optimizer).__name__ == "Adam"
+    assert model.optimizer.learning_rate.numpy() == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="optimizer='sgd'"):
+        config(tiny_store, optimizer="sgd")

@@ -21,7 +21,7 @@ from .store import MANIFEST, Store, convert, open_store
 from .synthetic import SyntheticSpec, generate
 
 __all__ = ["ALPHABET", "CLASS_SIZES", "N_TARGETS", "SEQ_LEN", "SPLITS", "DataError",
-           "Store", "SyntheticSpec", "cache_dir", "class_ranges", "convert", "generate",
+           "Store", "SyntheticSpec", "cache_dir", "check_split_sizes", "class_ranges", "convert", "generate",
            "is_bundle", "load_split", "open_store", "resolve_store", "reverse_complement",
            "synthetic_store"]
 
@@ -58,6 +58,30 @@ def load_split(path: str | os.PathLike, split: str, start: int = 0,
             reader.close()
     raise DataError(f"{path}: neither a store (no {MANIFEST}) nor a DeepSEA bundle "
                     "(no train.mat, valid.mat or test.mat)")
+
+
+def check_split_sizes(path: str | os.PathLike, wanted: dict[str, int | None]) -> None:
+    """Check subset sizes against the splits of a store or bundle before anything is
+    converted or trained; raises :class:`DataError` naming the parameter and the sizes.
+
+    ``wanted`` maps a split to a requested size (None: the whole split). Only the train
+    split is checked in a bundle (its HDF5 header is cheap to read; the v5 files are not).
+    """
+    path = Path(path)
+    if (path / MANIFEST).is_file():
+        sizes = {s: v["n"] for s, v in open_store(path).manifest["splits"].items()}
+    elif is_bundle(path):
+        sizes = {}
+        if (path / "train.mat").is_file():
+            reader = open_mat_split(path / "train.mat", "train")
+            sizes["train"] = reader.n
+            reader.close()
+    else:
+        raise DataError(f"{path}: neither a store (no {MANIFEST}) nor a DeepSEA bundle "
+                        "(no train.mat, valid.mat or test.mat)")
+    for split, n in wanted.items():
+        if split == "train" and n is not None and split in sizes and n > sizes[split]:
+            raise DataError(f"n_train={n} exceeds the {sizes[split]} training samples of {path}")
 
 
 def resolve_store(path: str | os.PathLike, progress: bool = True) -> Store:

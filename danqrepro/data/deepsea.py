@@ -22,6 +22,8 @@ import h5py
 import numpy as np
 import scipy.io
 
+from ..files import DataError
+
 SPLITS = ("train", "valid", "test")
 ALPHABET = "AGCT"
 SEQ_LEN = 1000
@@ -29,10 +31,6 @@ N_TARGETS = 919
 # Column ranges of the three target classes in DeepSEA's 919-column label matrix.
 CLASS_SIZES = {"DNase": 125, "TF": 690, "histone": 104}
 BUNDLE_FILES = {split: f"{split}.mat" for split in SPLITS}
-
-
-class DataError(ValueError):
-    """A data file or store is missing, malformed, or not what the caller expected."""
 
 
 def class_ranges(n_targets: int = N_TARGETS) -> dict[str, range]:
@@ -202,9 +200,10 @@ def open_mat_split(path: str | os.PathLike, split: str) -> MatSplit:
                             "is the file truncated or corrupt?") from err
         missing = [k for k in (xkey, ykey) if k not in f]
         if missing:
+            found = sorted(f)  # read before closing: a closed file has no keys
             f.close()
             raise DataError(f"{path}: missing dataset(s) {missing}; expected '{xkey}' "
-                            f"(length, 4, N) and '{ykey}' (targets, N); found {sorted(f)}")
+                            f"(length, 4, N) and '{ykey}' (targets, N); found {found}")
         xs, ys = f[xkey], f[ykey]
         if xs.ndim != 3 or xs.shape[1] != 4:
             f.close()

@@ -39,6 +39,14 @@ class Motif:
         p = np.clip(self.pwm, 1e-9, 1)
         return float((2 + (p * np.log2(p)).sum(axis=1)).sum())
 
+    def sharpened(self, power: float) -> "Motif":
+        """The PWM raised to ``power`` and renormalised per position: the same consensus
+        with more information per site (``power`` 1 returns the motif itself)."""
+        if power == 1:
+            return self
+        pwm = self.pwm ** power
+        return Motif(self.matrix_id, self.name, pwm / pwm.sum(axis=1, keepdims=True))
+
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` sites drawn from the PWM as base codes (n, length) in A, G, C, T."""
         cumulative = self.pwm.cumsum(axis=1)

@@ -14,12 +14,10 @@ the sample axis, so its memory is bounded by the slab size whatever N is.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
 import os
-import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,8 +27,8 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
-from .deepsea import (ALPHABET, SPLITS, DataError, MatSplit, is_bundle,
-                      open_mat_split)
+from ..files import DataError, atomic_directory, read_json, write_json_atomic
+from .deepsea import ALPHABET, SPLITS, MatSplit, is_bundle, open_mat_split
 
 MANIFEST = "manifest.json"
 STORE_FORMAT = "danqrepro-store/1"
@@ -74,44 +72,6 @@ class NpyWriter:
         if self.rows != self.shape[0]:
             raise ValueError(f"{self.path}: wrote {self.rows} rows, expected {self.shape[0]}")
         return self.sha256.hexdigest()
-
-
-def write_json_atomic(path: str | os.PathLike, obj) -> None:
-    """Write JSON under a temporary name, then rename, so readers never see half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=_json_default))
-    os.replace(tmp, path)
-
-
-@contextlib.contextmanager
-def atomic_directory(target: Path):
-    """Yield a temporary directory beside ``target`` that replaces it on success and is
-    removed on any failure, so nothing half-written ever stands at ``target``. Partial
-    directories left by a killed process are cleared first."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in target.parent.glob(f".{target.name}.partial-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
-    tmp.mkdir()
-    try:
-        yield tmp
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (np.ndarray,)):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value)}")
 
 
 def sha256_file(path: str | os.PathLike, block: int = 1 << 22) -> str:
@@ -162,7 +122,7 @@ class Store:
         if not manifest_path.is_file():
             raise DataError(f"{self.path}: not a danqrepro store (no {MANIFEST}); "
                             "convert a bundle with 'danqrepro convert BUNDLE_DIR STORE_DIR'")
-        self.manifest = json.loads(manifest_path.read_text())
+        self.manifest = read_json(manifest_path, "store manifest")
         if self.manifest.get("format") != STORE_FORMAT:
             raise DataError(f"{manifest_path}: format {self.manifest.get('format')!r}, "
                             f"expected {STORE_FORMAT!r}")
@@ -258,7 +218,7 @@ def convert(bundle_dir: str | os.PathLike, store_dir: str | os.PathLike,
         oracle_file = bundle / ORACLE_FILE
         oracle = h5py.File(oracle_file, "r") if oracle_file.is_file() else None
         try:
-            with atomic_directory(target) as tmp:
+            with atomic_directory(target, (MANIFEST,), overwrite, inputs=(bundle,)) as tmp:
                 _write_store(tmp, bundle, readers, oracle, slab, progress)
         finally:
             if oracle is not None:
@@ -325,7 +285,7 @@ def _write_store(tmp: Path, bundle: Path, readers: dict[str, MatSplit], oracle,
         "n_targets": n_targets,
         "splits": splits,
         "source": source,
-        "synthetic": json.loads(meta_path.read_text()) if meta_path.is_file() else None,
+        "synthetic": read_json(meta_path, "synthetic bundle description") if meta_path.is_file() else None,
         "fingerprint": fingerprint,
         "convert_seconds": round(time.time() - started, 3),
     }

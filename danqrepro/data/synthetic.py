@@ -11,6 +11,14 @@ random background and labels each target by a rule with its own noise:
 - **Histone-like** targets respond to the density of one motif group across the whole
   1000 bp (the flanks included).
 
+Knobs of :class:`SyntheticSpec` that make the planted signal easier to learn, all off at
+their defaults (which give exactly the bundles of the first version): ``copies`` plants a
+homotypic cluster of 2-3 sites of a single central motif in its slot; ``site_sharpness``
+draws planted sites from the PWM raised to that power (the same consensus, fewer weak
+sites); ``flank_fill`` sets how often flank slots carry density motifs, which are also the
+central motifs of other targets; ``gc_sd`` lets the background GC content vary by sequence
+and makes it a feature of the DNase and histone targets.
+
 Each label is drawn from ``p = sigmoid(bias + F @ W)``, where ``F`` holds the planted
 features of a sample; ``p`` is the *oracle* and is written beside the labels
 (``oracle.h5``), so a model's AUC can be put next to the best achievable one. Background
@@ -24,7 +32,6 @@ chunk by chunk (bounded memory, any N); valid and test are written whole with
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -37,8 +44,8 @@ from tqdm.auto import tqdm
 
 from .deepsea import N_CODE, SEQ_LEN, class_ranges
 from .motifs import JASPAR_RELEASE, Motif, load_jaspar, select_motifs
-from .store import (ORACLE_FILE, SYNTHETIC_META, atomic_directory, codes_to_one_hot,
-                    write_json_atomic)
+from ..files import atomic_directory, read_json, write_json_atomic
+from .store import ORACLE_FILE, SYNTHETIC_META, codes_to_one_hot
 
 GENERATOR_VERSION = 1
 CHUNK = 4096  # forward samples per generated chunk; part of the definition of a bundle
@@ -64,6 +71,10 @@ class SyntheticSpec:
     slot_fill: float = 0.45
     pair_fill: float = 0.3
     min_information: float = 8.0  # bits: weaker motifs hide in the background
+    copies: int = 1  # sites per filled central single-motif slot (a homotypic cluster)
+    flank_fill: float = 0.6  # highest chance that a flank slot carries a density motif
+    site_sharpness: float = 1.0  # planted sites drawn from pwm ** sharpness (renormalised)
+    gc_sd: float = 0.0  # spread of the per-sequence background GC content (0: fixed 41%)
     jaspar_release: str = JASPAR_RELEASE
 
     def sizes(self) -> dict[str, int]:
@@ -76,6 +87,12 @@ class SyntheticSpec:
                                  "(forward strand, then the reverse complements)")
         if self.n_targets < 3:
             raise ValueError(f"n_targets={self.n_targets}: expected at least 3 (one per class)")
+        if not 1 <= self.copies <= 3:
+            raise ValueError(f"copies={self.copies}: expected 1, 2 or 3 sites per slot")
+        if self.site_sharpness <= 0 or self.gc_sd < 0 or not 0 <= self.flank_fill <= 1:
+            raise ValueError(f"site_sharpness={self.site_sharpness} (expected > 0), gc_sd="
+                             f"{self.gc_sd} (expected >= 0), flank_fill={self.flank_fill} "
+                             "(expected in [0, 1])")
 
 
 class Rules:
@@ -83,14 +100,20 @@ class Rules:
 
     Features of a sample, in column order of ``F``: central presence of each motif (K),
     presence of each motif pair at its gap (P), DNase any-of-set indicators (one per
-    DNase target) and flank+central counts of each density group (G).
+    DNase target), flank+central counts of each density group (G) and, when
+    ``spec.gc_sd > 0``, the standardised background GC content of the sequence (1), which
+    then also drives the DNase and histone targets (as real open chromatin and marks
+    follow GC and CpG content).
     """
 
     def __init__(self, spec: SyntheticSpec, motifs: list[Motif]):
         rng = np.random.default_rng([spec.seed, 0])
         self.spec = spec
         k, p, g = spec.n_motifs, spec.n_pairs, spec.n_density_groups
-        self.motifs = select_motifs(motifs, k, rng, min_information=spec.min_information)
+        self.motifs = select_motifs(motifs, k, rng, max_length=min(16, SLOT // spec.copies),
+                                    min_information=spec.min_information)
+        # planted sites follow the PWM sharpened: the same consensus, fewer weak sites
+        self.site_motifs = [m.sharpened(spec.site_sharpness) for m in self.motifs]
         self.pairs = [(int(a), int(b), int(gap)) for a, b, gap in zip(
             rng.choice(k, p, replace=False), rng.choice(k, p, replace=False),
             rng.integers(2, 9, p))]
@@ -98,7 +121,8 @@ class Rules:
         ranges = class_ranges(spec.n_targets)
         n_dnase = len(ranges["DNase"])
         self.dnase_sets = np.stack([rng.choice(k, 4, replace=False) for _ in range(n_dnase)])
-        self.n_features = k + p + n_dnase + g
+        self.n_features = k + p + n_dnase + g + (spec.gc_sd > 0)
+        gc_column = self.n_features - 1
         t = spec.n_targets
         self.weights = np.zeros((self.n_features, t), np.float32)
         self.bias = np.zeros(t, np.float32)
@@ -107,7 +131,9 @@ class Rules:
             i = col - ranges["DNase"].start
             self.bias[col] = rng.uniform(-9.5, -7.5)
             self.weights[k + p + i, col] = rng.uniform(7.0, 9.5)
-            self.target_rules.append({"class": "DNase", "rule": "any",
+            if spec.gc_sd > 0:
+                self.weights[gc_column, col] = rng.uniform(0.5, 1.0)
+            self.target_rules.append({"class": "DNase", "rule": "any+gc" if spec.gc_sd > 0 else "any",
                                       "motifs": [self.motifs[m].matrix_id for m in self.dnase_sets[i]]})
         tf_cols = list(ranges["TF"])
         n_pair_targets = round(len(tf_cols) * spec.pair_target_fraction)
@@ -128,7 +154,11 @@ class Rules:
             grp = (col - ranges["histone"].start) % g
             self.bias[col] = rng.uniform(-9.0, -7.5)
             self.weights[k + p + n_dnase + grp, col] = rng.uniform(0.9, 1.4)
-            self.target_rules.append({"class": "histone", "rule": "density", "group": int(grp),
+            if spec.gc_sd > 0:
+                self.weights[gc_column, col] = rng.choice([-1, 1]) * rng.uniform(0.5, 1.0)
+            self.target_rules.append({"class": "histone",
+                                      "rule": "density+gc" if spec.gc_sd > 0 else "density",
+                                      "group": int(grp),
                                       "motifs": [self.motifs[m].matrix_id for m in self.groups[grp]]})
         self.membership = np.zeros((k, g), np.float32)  # motif -> density group
         for grp, members in enumerate(self.groups):
@@ -139,7 +169,8 @@ class Rules:
 
     def describe(self) -> dict:
         return {
-            "motifs": [{"matrix_id": m.matrix_id, "name": m.name, "length": m.length}
+            "motifs": [{"matrix_id": m.matrix_id, "name": m.name, "length": m.length,
+                        "information_bits": round(m.information_content(), 2)}
                        for m in self.motifs],
             "pairs": [{"first": self.motifs[a].matrix_id, "second": self.motifs[b].matrix_id,
                        "gap": gap} for a, b, gap in self.pairs],
@@ -150,7 +181,8 @@ class Rules:
     # -- sample generation -------------------------------------------------------
 
     def _plant(self, codes, rng, rows_mask, motif_index, starts, max_span):
-        """Write one sampled site of ``motif_index[r]`` at ``starts[r]`` + a random offset."""
+        """Write one sampled site of ``motif_index[r]`` at ``starts[r]`` + a random offset,
+        on a random strand."""
         k_all = motif_index[rows_mask]
         rows_all = np.flatnonzero(rows_mask)
         offsets_u = rng.random(rows_all.size)
@@ -158,7 +190,7 @@ class Rules:
         for k in np.unique(k_all):
             sel = k_all == k
             rows = rows_all[sel]
-            motif = self.motifs[k]
+            motif = self.site_motifs[k]
             sites = motif.sample(rng, rows.size)
             flip = orient[sel]
             sites[flip] = 3 - sites[flip, ::-1]
@@ -166,21 +198,36 @@ class Rules:
             pos = starts[rows] + offset
             codes[rows[:, None], pos[:, None] + np.arange(motif.length)] = sites
 
+    def _background(self, rng, m):
+        """Codes (m, 1000) of an i.i.d. background, and its standardised GC content (m,):
+        41% GC everywhere, or per sequence ``41% + gc_sd * z`` with ``z ~ N(0, 1)`` clipped
+        at 3."""
+        if self.spec.gc_sd == 0:
+            codes = (rng.random((m, SEQ_LEN, 1)) > BACKGROUND.cumsum()[:3]).sum(axis=2)
+            return codes.astype(np.uint8), np.zeros(m, np.float32)
+        gc_z = rng.standard_normal(m).clip(-3, 3)
+        gc = BACKGROUND[1:3].sum() + self.spec.gc_sd * gc_z
+        probs = np.stack([(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2], axis=1)  # A, G, C, T
+        codes = (rng.random((m, SEQ_LEN, 1)) > probs.cumsum(axis=1)[:, None, :3]).sum(axis=2)
+        return codes.astype(np.uint8), gc_z.astype(np.float32)
+
     def sample(self, rng: np.random.Generator, m: int):
         """``m`` forward samples: codes uint8 (m, 1000), labels uint8 (m, T), oracle float32 (m, T)."""
         spec, k, p = self.spec, self.spec.n_motifs, self.spec.n_pairs
-        codes = (rng.random((m, SEQ_LEN, 1)) > BACKGROUND.cumsum()[:3]).sum(axis=2).astype(np.uint8)
+        codes, gc_z = self._background(rng, m)
         empty = rng.random(m) < spec.empty_fraction
         central = np.zeros((m, k), np.float32)
         paired = np.zeros((m, p), np.float32)
         central_start = SEQ_LEN // 2 - 100
+        site_span = SLOT // spec.copies
         for slot in range(200 // SLOT):
             starts = np.full(m, central_start + slot * SLOT)
             filled = ~empty & (rng.random(m) < spec.slot_fill)
             is_pair = filled & (rng.random(m) < spec.pair_fill)
             single = filled & ~is_pair
             motif_index = rng.integers(k, size=m)
-            self._plant(codes, rng, single, motif_index, starts, SLOT)
+            for copy in range(spec.copies):  # a homotypic cluster: one site per sub-slot
+                self._plant(codes, rng, single, motif_index, starts + copy * site_span, site_span)
             central[single, motif_index[single]] = 1
             pair_index = rng.integers(p, size=m)
             for j in np.unique(pair_index[is_pair]):
@@ -189,9 +236,9 @@ class Rules:
                 la, lb = self.motifs[a].length, self.motifs[b].length
                 offset = (rng.random(rows.size) * (SLOT - la - gap - lb + 1)).astype(np.int64)
                 pos = starts[rows] + offset
-                codes[rows[:, None], pos[:, None] + np.arange(la)] = self.motifs[a].sample(rng, rows.size)
+                codes[rows[:, None], pos[:, None] + np.arange(la)] = self.site_motifs[a].sample(rng, rows.size)
                 pos_b = pos + la + gap
-                codes[rows[:, None], pos_b[:, None] + np.arange(lb)] = self.motifs[b].sample(rng, rows.size)
+                codes[rows[:, None], pos_b[:, None] + np.arange(lb)] = self.site_motifs[b].sample(rng, rows.size)
                 paired[rows, j] = 1
                 central[rows, a] = 1
                 central[rows, b] = 1
@@ -201,12 +248,13 @@ class Rules:
         flank_starts = [s for s in range(0, SEQ_LEN, SLOT)
                         if not central_start <= s < central_start + 200]
         for start in flank_starts:
-            filled = ~empty & (rng.random(m) < 0.6 * level)
+            filled = ~empty & (rng.random(m) < spec.flank_fill * level)
             motif_index = self.groups[group, rng.integers(self.groups.shape[1], size=m)]
             self._plant(codes, rng, filled, motif_index, np.full(m, start), SLOT)
             np.add.at(density, (np.flatnonzero(filled), group[filled]), 1)
         dnase = (central @ self.dnase_matrix > 0).astype(np.float32)
-        features = np.concatenate([central, paired, dnase, density], axis=1)
+        parts = [central, paired, dnase, density] + ([gc_z[:, None]] if spec.gc_sd > 0 else [])
+        features = np.concatenate(parts, axis=1)
         oracle = 1 / (1 + np.exp(-(features @ self.weights + self.bias)))
         labels = (rng.random(oracle.shape) < oracle).astype(np.uint8)
         return codes, labels, oracle.astype(np.float32)
@@ -253,13 +301,13 @@ def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(),
     out = Path(out_dir)
     meta_path = out / SYNTHETIC_META
     if meta_path.is_file() and not overwrite:
-        if json.loads(meta_path.read_text())["spec"] == asdict(spec):
+        if read_json(meta_path, "synthetic bundle description")["spec"] == asdict(spec):
             return out
         raise FileExistsError(f"{out}: a synthetic bundle with another spec exists; "
                               "pass overwrite=True (CLI: --overwrite) to replace it")
     rules = Rules(spec, load_jaspar(spec.jaspar_release))
     started = time.time()
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, (SYNTHETIC_META,), overwrite) as tmp:
         with h5py.File(tmp / ORACLE_FILE, "w") as oracle_file:
             for split_id, (split, n) in enumerate(spec.sizes().items()):
                 _write_split(tmp, split, split_id, n, spec, rules, oracle_file, progress)
