@@ -69,6 +69,26 @@ def _train(args):
                                                   "best_epoch", "best_val_loss", "test")}, indent=1))
 
 
+def _study(args):
+    from . import experiments, report, study
+    from .presets import get_preset
+    preset = get_preset(args.preset)
+    experiments.check_parameters(args.data)
+    configs = experiments.study_configs(preset, experiments.data_path(preset, args.data))
+    runs = Path(args.runs) if args.runs else report.default_runs_dir()
+    if args.status:
+        table = study.progress(configs, runs)
+        print(table.to_string(index=False))
+        done = table[table.state == "finished"]
+        danq = done[(done.model == preset.model) & (done.optimizer == preset.optimizer)]
+        print(f"\n{len(done)} of {len(table)} runs finished, {int(done.censored.sum())} censored; "
+              f"{preset.model} mean test ROC AUC {danq.test_roc_mean.mean():.4f} over {len(danq)} "
+              f"runs; {table.wall_seconds.sum() / 3600:.2f} h of training so far")
+        return
+    records = study.run_all(configs[:args.limit], runs, verbose=args.verbose)
+    print(study.table(records).to_string(index=False))
+
+
 def _evaluate(args):
     import keras  # noqa: F401  (registers the custom layer before loading)
     from .data import resolve_store
@@ -141,6 +161,17 @@ def main(argv=None):
                    help="MirroredStrategy over all GPUs; --batch is the global batch")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("study", help="train (or reuse) every run of a preset's study, "
+                                     "positive controls first")
+    p.add_argument("--preset", default="cpu")
+    p.add_argument("--data", default=None, help="store or bundle (default: the preset's synthetic)")
+    p.add_argument("--runs", default=None, help="run cache (default: runs/ of the repository)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N runs")
+    p.add_argument("--verbose", type=int, default=2, help="Keras progress: 0, 1 or 2")
+    p.add_argument("--status", action="store_true",
+                   help="print where each run stands (finished, censored, AUC, hours) and exit")
+    p.set_defaults(func=_study)
 
     p = sub.add_parser("evaluate", help="per-target ROC/PR AUC of a run's best weights")
     p.add_argument("run_dir")

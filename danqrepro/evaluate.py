@@ -181,6 +181,29 @@ def oracle_scores(store, split: str = "test") -> dict:
     return score(np.asarray(s.oracle, dtype=np.float32), s.labels(slice(None)))
 
 
+def mean_bce(labels: np.ndarray, probs: np.ndarray) -> float:
+    """Binary cross-entropy averaged over samples and targets, probabilities clipped at
+    1e-7 as Keras does. ``probs`` (n, targets), or (targets,) for one row for all."""
+    p = np.clip(np.asarray(probs, dtype=np.float64), 1e-7, 1 - 1e-7)
+    y = np.asarray(labels, dtype=np.float64)
+    return float(-(y * np.log(p) + (1 - y) * np.log1p(-p)).mean())
+
+
+def reference_losses(store, split: str = "valid", n: int | None = None) -> dict:
+    """Validation losses to put beside a learning curve, on the first ``n`` samples of
+    ``split`` (as training validates): ``constant``, every target predicted at its positive
+    rate in the training split (what a model reaches by learning the label rates alone),
+    and on synthetic data ``oracle``, the generating probabilities (the best achievable)."""
+    s = store.split(split)
+    stop = s.n if n is None else min(n, s.n)
+    labels = s.labels(slice(0, stop))
+    rates = np.asarray(store.manifest["splits"]["train"]["positive_rate"])
+    out = {"constant": mean_bce(labels, rates)}
+    if s.oracle is not None:
+        out["oracle"] = mean_bce(labels, s.oracle[:stop])
+    return out
+
+
 def predict(model, store, split: str = "test", batch: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     """Predictions (n, targets) float32 and labels (n, targets) uint8 of a whole split."""
     from .data.pipeline import eval_dataset

@@ -3,6 +3,7 @@ book runner ask for exactly the same (cached) runs."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from .data import DataError, resolve_store, synthetic_store
@@ -39,7 +40,8 @@ def dropout_arms(preset: Preset, data: str, batch: int, n_runs_random: int | Non
     n_random = preset.n_runs_random if n_runs_random is None else n_runs_random
     n_fixed = preset.n_runs_fixed if n_runs_fixed is None else n_runs_fixed
     common = dict(data=data, model=preset.model, batch=batch, n_train=preset.n_train,
-                  n_valid=preset.n_valid, max_epochs=preset.max_epochs, patience=preset.patience)
+                  n_valid=preset.n_valid, max_epochs=preset.max_epochs, patience=preset.patience,
+                  optimizer=preset.optimizer, learning_rate=preset.learning_rate)
     return ([TrainConfig(dropout="random", seed=first_seed + i, **common) for i in range(n_random)]
             + [TrainConfig(dropout="fixed", seed=first_seed + i, **common) for i in range(n_fixed)])
 
@@ -47,5 +49,33 @@ def dropout_arms(preset: Preset, data: str, batch: int, n_runs_random: int | Non
 def full_data_runs(preset: Preset, data: str, batch: int, seed: int = 0) -> list[TrainConfig]:
     """DanQ and the DeepSEA CNN on the whole training split, fixed dropout."""
     return [TrainConfig(data=data, model=model, batch=batch, n_train=None, n_valid=preset.n_valid,
-                        max_epochs=preset.full_max_epochs, patience=preset.patience, seed=seed)
+                        max_epochs=preset.full_max_epochs, patience=preset.patience, seed=seed,
+                        optimizer=preset.optimizer, learning_rate=preset.learning_rate)
             for model in (preset.model, preset.baseline)]
+
+
+def optimizer_control(preset: Preset, data: str) -> TrainConfig | None:
+    """DanQ with DanQ's own RMSprop at the small batch, seed 0: the evidence for a preset
+    that trains with another optimiser (None where the preset uses RMSprop)."""
+    if preset.optimizer == "rmsprop":
+        return None
+    return replace(dropout_arms(preset, data, preset.small_batch, 0, 1)[0], optimizer="rmsprop")
+
+
+def study_configs(preset: Preset, data: str) -> list[TrainConfig]:
+    """Every run of a preset's study in the order to train them: the positive controls
+    first (DanQ and the CNN, fixed dropout, seed 0, at the small batch, and the optimiser
+    control), then the dropout arms seed by seed, alternating batch sizes and arms, so a
+    study stopped part way has paired random/fixed runs at both batch sizes."""
+    arms = {b: dropout_arms(preset, data, b) for b in (preset.small_batch, preset.large_batch)}
+    by_seed: dict[int, list[TrainConfig]] = {}
+    for configs in arms.values():
+        for c in configs:
+            by_seed.setdefault(c.seed, []).append(c)
+    first = full_data_runs(preset, data, preset.small_batch)
+    control = optimizer_control(preset, data)
+    ordered = first + ([control] if control else [])
+    for seed in sorted(by_seed):
+        ordered += [c for c in sorted(by_seed[seed], key=lambda c: (c.dropout, -c.batch))
+                    if c not in ordered]
+    return ordered

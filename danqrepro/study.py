@@ -48,6 +48,25 @@ def run_all(configs: list[TrainConfig], root: str | Path, verbose: int = 0,
     return records
 
 
+def progress(configs: list[TrainConfig], root: str | Path):
+    """Where each run of a study stands, without training anything: one row per config
+    with its state (``missing``, ``running`` or a finished status), epochs, whether it is
+    censored, its test ROC AUC mean and wall seconds so far."""
+    import pandas as pd
+    rows, stores = [], {}
+    for config in configs:
+        if config.data not in stores:
+            stores[config.data] = resolve_store(config.data, progress=False)
+        r = load_run(Path(root) / run_key(config, stores[config.data])) or {}
+        rows.append({"model": config.model, "optimizer": config.optimizer,
+                     "dropout": config.dropout, "batch": config.batch, "seed": config.seed,
+                     "state": r.get("status", "missing"), "epochs": r.get("epochs_trained", 0),
+                     "censored": r.get("stop_reason") == "max_epochs",
+                     "test_roc_mean": r.get("test", {}).get("all", {}).get("roc_mean"),
+                     "wall_seconds": sum(e["seconds"] for e in r.get("epochs", []))})
+    return pd.DataFrame(rows)
+
+
 def table(records: list[dict]):
     """One row per run: config fields, epochs, best epoch, losses, time, test AUC means."""
     import pandas as pd
@@ -65,15 +84,51 @@ def table(records: list[dict]):
             "samples_per_second": sum(e["samples_per_second"] for e in r["epochs"]) / max(len(r["epochs"]), 1),
             "test_roc_mean": test.get("roc_mean"), "test_pr_mean": test.get("pr_mean"),
             "status": r["status"], "stop_reason": r.get("stop_reason"),
+            # reached the epoch cap: its epoch count is a lower bound, not a stop
+            "censored": r.get("stop_reason") == "max_epochs",
         })
     return pd.DataFrame(rows)
 
 
+def time_to_target(record: dict, target_loss: float) -> dict | None:
+    """Cost of reaching a validation loss: the first epoch whose validation loss is at or
+    below ``target_loss``, with the optimiser steps, training samples and wall seconds spent
+    until its end. None if the run never reaches it.
+
+    Epochs are the granularity (validation runs once per epoch), so steps and samples are
+    those of whole epochs."""
+    config, seconds = record["config"], 0.0
+    n_train = record["data"]["n_train"]
+    steps_per_epoch = -(-n_train // config["batch"])
+    for e in record["epochs"]:
+        seconds += e["seconds"]
+        if e["val_loss"] is not None and e["val_loss"] <= target_loss:
+            return {"epochs": e["epoch"], "steps": e["epoch"] * steps_per_epoch,
+                    "samples": e["epoch"] * n_train, "seconds": seconds}
+    return None
+
+
 def seconds_to_reach(record: dict, target_loss: float) -> float | None:
     """Wall seconds until validation loss first reaches ``target_loss`` (None if never)."""
-    elapsed = 0.0
-    for e in record["epochs"]:
-        elapsed += e["seconds"]
-        if e["val_loss"] <= target_loss:
-            return elapsed
-    return None
+    hit = time_to_target(record, target_loss)
+    return None if hit is None else hit["seconds"]
+
+
+def loss_target(table, margin: float = 0.01) -> float:
+    """A time-to-result target set from the fixed-dropout arm alone (before looking at the
+    random arm): its median best validation loss plus ``margin`` (relative), a quality most
+    fixed runs reach."""
+    fixed = table.loc[table.dropout == "fixed", "best_val_loss"]
+    if fixed.empty:
+        raise ValueError("no fixed-dropout run to set the loss target from")
+    return float(fixed.median() * (1 + margin))
+
+
+def with_time_to_target(records: list[dict], table, target_loss: float):
+    """``table`` with ``target_epochs``, ``target_steps``, ``target_samples`` and
+    ``target_seconds`` (NaN where the run never reached ``target_loss``)."""
+    out = table.copy()
+    hits = [time_to_target(r, target_loss) or {} for r in records]
+    for key in ("epochs", "steps", "samples", "seconds"):
+        out[f"target_{key}"] = [h.get(key, float("nan")) for h in hits]
+    return out

@@ -1,0 +1,102 @@
+"""The study's measures on tiny fixed inputs: paired statistics, detectable differences,
+time to a loss target, censoring, the constant predictor's loss and the study's order."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import wilcoxon
+
+from danqrepro import experiments, study
+from danqrepro.evaluate import mean_bce, reference_losses
+from danqrepro.presets import get_preset
+from danqrepro.stats import detectable_difference, paired_comparison
+
+
+def test_paired_comparison_by_hand():
+    random = [20, 18, 25, 22, 19, 30]
+    fixed = [27, 26, 24, 29, 28, 31]
+    c = paired_comparison(random, fixed)
+    d = np.array(random) - np.array(fixed)  # -7, -8, 1, -7, -9, -1
+    assert c["n_pairs"] == 6
+    assert c["mean_difference"] == pytest.approx(-31 / 6)
+    assert c["median_difference"] == pytest.approx(-7)
+    assert c["wilcoxon_p"] == pytest.approx(wilcoxon(d).pvalue)
+    assert c["ci_low"] < c["mean_difference"] < c["ci_high"] < 0
+    assert c["standardised_effect"] == pytest.approx(d.mean() / d.std(ddof=1))
+    # 2.8016 * sd / sqrt(6): the smallest mean difference detected at 80% power
+    assert c["detectable_difference"] == pytest.approx(2.80158 * d.std(ddof=1) / np.sqrt(6), rel=1e-4)
+
+
+def test_paired_comparison_edge_cases():
+    # six pairs, every difference negative and distinct: exact p = 2 / 2**6
+    assert paired_comparison([1, 2, 3, 4, 5, 6], [2, 4, 6, 8, 10, 12])["wilcoxon_p"] == pytest.approx(1 / 32)
+    same = paired_comparison([3, 4, 5], [3, 4, 5])
+    assert same["wilcoxon_p"] == 1.0 and same["mean_difference"] == 0
+    with pytest.raises(ValueError, match="equal lengths"):
+        paired_comparison([1, 2, 3], [1, 2])
+
+
+def test_detectable_difference_shrinks_with_runs():
+    assert detectable_difference(1.0, 4) == pytest.approx(2 * detectable_difference(1.0, 16))
+    assert detectable_difference(2.0, 1) == pytest.approx(2.80158 * 2, rel=1e-4)
+
+
+def record(val_losses, batch=1000, n_train=40_000, seconds=10.0, stop="stopped_early"):
+    return {"config": {"batch": batch, "model": "danq-small", "dropout": "fixed", "seed": 0},
+            "data": {"n_train": n_train}, "stop_reason": stop, "status": "finished",
+            "epochs_trained": len(val_losses), "best_epoch": int(np.argmin(val_losses)) + 1,
+            "best_val_loss": min(val_losses), "wall_seconds": seconds * len(val_losses),
+            "epochs": [{"epoch": i + 1, "val_loss": v, "loss": v, "seconds": seconds,
+                        "samples_per_second": n_train / seconds} for i, v in enumerate(val_losses)]}
+
+
+def test_time_to_target_counts_whole_epochs():
+    r = record([0.30, 0.25, 0.21, 0.20, 0.22], batch=1000, n_train=40_000, seconds=12.5)
+    hit = study.time_to_target(r, 0.21)
+    assert hit == {"epochs": 3, "steps": 120, "samples": 120_000, "seconds": 37.5}
+    assert study.time_to_target(r, 0.19) is None
+    assert study.seconds_to_reach(r, 0.25) == 25.0
+    small = record([0.3, 0.2], batch=100, n_train=40_050)
+    assert study.time_to_target(small, 0.2)["steps"] == 2 * 401  # the last batch is partial
+
+
+def test_censoring_and_target_from_the_fixed_arm():
+    runs = [record([0.3, 0.2, 0.25]), record([0.3, 0.22] + [0.21] * 58, stop="max_epochs"),
+            record([0.3, 0.18, 0.19])]
+    table = study.table(runs)
+    assert table.censored.tolist() == [False, True, False]
+    table.loc[2, "dropout"] = "random"  # the target must not look at the random arm
+    target = study.loss_target(table, margin=0.01)
+    assert target == pytest.approx(np.median([0.2, 0.21]) * 1.01)
+    timed = study.with_time_to_target(runs, table, target)
+    assert timed.target_epochs[0] == 2 and timed.target_steps[0] == 80
+    assert np.isnan(timed.target_epochs[1])  # best 0.21 never reaches 0.205 * 1.01
+    assert timed.target_epochs[2] == 2
+    with pytest.raises(ValueError, match="no fixed-dropout run"):
+        study.loss_target(table[table.dropout == "random"])
+
+
+def test_constant_and_oracle_losses(tiny_store):
+    losses = reference_losses(tiny_store, "valid", n=128)
+    labels = tiny_store.split("valid").labels(slice(0, 128)).astype(float)
+    rates = np.clip(tiny_store.manifest["splits"]["train"]["positive_rate"], 1e-7, 1 - 1e-7)
+    by_hand = -np.mean(labels * np.log(rates) + (1 - labels) * np.log(1 - rates))
+    assert losses["constant"] == pytest.approx(by_hand)
+    assert losses["oracle"] < losses["constant"]  # the generating probabilities know more
+    assert mean_bce([[1, 0]], [[1.0, 0.0]]) == pytest.approx(-np.log(1 - 1e-7))
+
+
+def test_study_order_puts_controls_first_and_pairs_seeds():
+    p = get_preset("cpu")
+    configs = experiments.study_configs(p, "/data")
+    assert len(configs) == 2 * (14 + 6) + 2  # the arms, the CNN and the RMSprop control
+    assert len(set(map(repr, configs))) == len(configs)
+    first = configs[:3]
+    assert [(c.model, c.dropout, c.batch, c.seed, c.optimizer) for c in first] == [
+        ("danq-small", "fixed", 100, 0, "adam"), ("deepsea-small", "fixed", 100, 0, "adam"),
+        ("danq-small", "fixed", 100, 0, "rmsprop")]
+    seeds = [c.seed for c in configs[3:]]
+    assert seeds == sorted(seeds)  # seed by seed: a partial study holds whole pairs
+    assert all(c.max_epochs == 60 and c.patience == 5 and c.n_train is None for c in configs)
+    assert pd.Series([c.batch for c in configs if c.model == "danq-small"]).value_counts().to_dict() == {
+        100: 21, 1000: 20}
