@@ -44,6 +44,30 @@ def learning_curves(records: list[dict], title: str = ""):
     return fig
 
 
+def control_curves(records: dict[str, dict], reference: dict[str, float]):
+    """Validation loss against optimiser steps for a few labelled runs, each with its own
+    colour and marker, beside horizontal lines at the reference losses (``constant``: the
+    label rates; ``oracle``: the generating probabilities). Linear axes, so a plateau at the
+    label rates shows as one."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    palette = sns.color_palette("colorblind", len(records))
+    for (label, r), colour, marker in zip(records.items(), palette, "osD^v"):
+        per_epoch = -(-r["data"]["n_train"] // r["config"]["batch"])
+        steps = [e["epoch"] * per_epoch for e in r["epochs"]]
+        ax.plot(steps, [e["val_loss"] for e in r["epochs"]], marker=marker, color=colour,
+                label=label, ms=4)
+    styles = {"constant": ("grey", "--", "constant predictor (label rates)"),
+              "oracle": ("black", ":", "oracle (generating probabilities)")}
+    for key, value in reference.items():
+        colour, line, label = styles[key]
+        ax.axhline(value, color=colour, ls=line, lw=1.2, label=label)
+    ax.set_xlabel("optimiser steps")
+    ax.set_ylabel("validation loss (binary cross-entropy)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def target_scatter(x, y, classes, xlabel: str, ylabel: str, title: str = ""):
     """Per-target AUC of one model against another, coloured by class, with y = x."""
     fig, ax = plt.subplots(figsize=(4.2, 4.2))

@@ -305,6 +305,12 @@ def _train_locked(config: TrainConfig, out: Path, verbose: int | None) -> dict:
         _check_same_run(config, record, store, out)
         if record["status"] in TERMINAL:
             return record
+        if record["checkpoint"] and not (out / record["checkpoint"]).is_file():
+            # an unfinished record without its checkpoint (e.g. copied or cloned without
+            # the weights): its epochs cannot be continued exactly, so train it afresh
+            print(f"{out}: {record['checkpoint']} is missing; training the run from the "
+                  "start", file=sys.stderr)
+            record = None
     train_split, valid_split = store.split("train"), store.split("valid")
     indices = subset_indices(train_split.n, config.n_train, config.subset_seed)
     n_valid = valid_split.n if config.n_valid is None else min(config.n_valid, valid_split.n)

@@ -110,6 +110,27 @@ def test_resume_never_trains_past_an_early_stop(tiny_store, tmp_path, monkeypatc
     assert resumed["valid"] == clean["valid"]
 
 
+def test_unfinished_run_without_its_checkpoint_starts_afresh(tiny_store, tmp_path, monkeypatch):
+    cfg = tiny_config(tiny_store, max_epochs=3)
+    clean = train(cfg, tmp_path / "clean", verbose=0)
+
+    def dies_in_epoch_two(split, indices, batch, seed, epoch):
+        if epoch == 1:
+            raise KeyboardInterrupt
+        return real(split, indices, batch, seed, epoch)
+
+    real = train_module.train_dataset
+    monkeypatch.setattr(train_module, "train_dataset", dies_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "cloned", verbose=0)
+    monkeypatch.undo()
+    for checkpoint in (tmp_path / "cloned" / "checkpoints").iterdir():
+        checkpoint.unlink()  # as a git clone has it: run.json without the weights
+    again = train(cfg, tmp_path / "cloned", verbose=0)
+    assert [e["loss"] for e in again["epochs"]] == [e["loss"] for e in clean["epochs"]]
+    assert "resumed" not in again
+
+
 # -- 3. one process per run directory -------------------------------------------------
 
 def test_a_run_directory_is_locked_while_training(tiny_store, tmp_path):

@@ -100,3 +100,13 @@ def test_study_order_puts_controls_first_and_pairs_seeds():
     assert all(c.max_epochs == 60 and c.patience == 5 and c.n_train is None for c in configs)
     assert pd.Series([c.batch for c in configs if c.model == "danq-small"]).value_counts().to_dict() == {
         100: 21, 1000: 20}
+
+
+def test_notebook_parameters_are_checked_before_any_data_work(tmp_path):
+    with pytest.raises(ValueError, match=r"batch=0 \(expected a whole number >= 1"):
+        experiments.check_parameters(None, batch=0, n_runs_random=None)
+    with pytest.raises(ValueError, match="n_runs_fixed=2.5"):
+        experiments.check_parameters(None, n_runs_fixed=2.5)
+    with pytest.raises(ValueError, match="neither a store nor a DeepSEA bundle"):
+        experiments.check_parameters(str(tmp_path))
+    experiments.check_parameters(None, batch=1000, n_runs_random=None)
