@@ -75,3 +75,14 @@ def test_book_builds_without_warnings(tmp_path):
                              "-W", "--keep-going"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert (tmp_path / "_build" / "html" / "chapters" / "compare.html").is_file()
+
+
+def test_positive_control_template_runs_and_glues_sane_values(tmp_path):
+    # not yet a chapter of the book: it joins CHAPTERS once the cpu study's controls are run
+    path = run_chapter("control", "smoke", tmp_path / "out", str(tmp_path / "runs"))
+    control = glued(path)
+    assert 0 <= float(control["danq_roc"]) <= 1 and 0.5 < float(control["oracle_roc"]) <= 1
+    assert 0.5 < float(control["scan_roc"]) <= 1  # the planted motifs rank positives first
+    assert float(control["oracle_loss"]) < float(control["constant_loss"])
+    assert "optimiser, rmsprop" in control["control_sentence"]  # smoke: no optimiser control
+    assert control["data_label"] == "'synthetic'" and control["n_train"] == "'2,048'"
