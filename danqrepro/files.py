@@ -79,9 +79,19 @@ def write_json_atomic(path: str | os.PathLike, obj) -> None:
         if nonfinite:
             clean[NONFINITE_KEY] = nonfinite
     text = json.dumps(clean, indent=1, sort_keys=True, allow_nan=False)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_file(path) as tmp:
         tmp.write_text(text)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike):
+    """Yield a temporary path beside ``path`` (same name and suffixes after a ``.tmp-PID-``
+    prefix, so writers that insist on a suffix accept it); on success it is renamed to
+    ``path``, on any failure removed."""
+    path = Path(path)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    try:
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -30,7 +30,7 @@ import numpy as np
 from .data import check_split_sizes, resolve_store
 from .data.pipeline import eval_dataset, subset_indices, train_dataset
 from .dropout import PAPER_RANGES
-from .files import DataError, locked, read_json, write_json_atomic
+from .files import DataError, atomic_file, locked, read_json, write_json_atomic
 from .provenance import provenance
 
 RUN_FILE = "run.json"
@@ -154,15 +154,10 @@ def _save_checkpoint(model, out: Path, epoch: int) -> Path:
     """Model and optimiser state after ``epoch`` (1-based), written atomically."""
     path = _checkpoint_path(out, epoch)
     path.parent.mkdir(exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.npz")
     arrays = {f"w{i}": np.asarray(v) for i, v in enumerate(model.get_weights())}
     arrays.update({f"o{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
-    try:
+    with atomic_file(path) as tmp:
         np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -176,13 +171,8 @@ def _load_checkpoint(model, path: Path) -> None:
 
 
 def _save_best(model, out: Path) -> None:
-    tmp = out / f".tmp-{os.getpid()}-{BEST_WEIGHTS}"
-    try:
+    with atomic_file(out / BEST_WEIGHTS) as tmp:
         model.save_weights(tmp)
-        os.replace(tmp, out / BEST_WEIGHTS)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def load_run(out: str | os.PathLike) -> dict | None:
