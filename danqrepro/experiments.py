@@ -4,11 +4,8 @@ book runner ask for exactly the same (cached) runs."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
-from .data import DataError, resolve_store, synthetic_store
-from .data.deepsea import is_bundle
-from .data.store import MANIFEST
+from .data import data_kind, resolve_store, synthetic_store
 from .presets import Preset
 from .train import TrainConfig
 
@@ -23,8 +20,8 @@ def check_parameters(data: str | None = None, **counts: int | None) -> None:
                                           or value < 1)]
     if problems:
         raise ValueError("invalid notebook parameters: " + "; ".join(problems))
-    if data is not None and not ((Path(data) / MANIFEST).is_file() or is_bundle(Path(data))):
-        raise DataError(f"data={data!r}: neither a store nor a DeepSEA bundle directory")
+    if data is not None:
+        data_kind(data)
 
 
 def data_path(preset: Preset, data: str | None = None) -> str:

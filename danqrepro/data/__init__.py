@@ -21,7 +21,7 @@ from .store import MANIFEST, Store, convert, open_store
 from .synthetic import SyntheticSpec, generate
 
 __all__ = ["ALPHABET", "CLASS_SIZES", "N_TARGETS", "SEQ_LEN", "SPLITS", "DataError",
-           "Store", "SyntheticSpec", "cache_dir", "check_split_sizes", "class_ranges", "convert", "generate",
+           "Store", "SyntheticSpec", "cache_dir", "check_split_sizes", "data_kind", "class_ranges", "convert", "generate",
            "is_bundle", "load_split", "open_store", "resolve_store", "reverse_complement",
            "synthetic_store"]
 
@@ -30,6 +30,18 @@ def cache_dir() -> Path:
     """Where generated bundles and stores live: ``$DANQREPRO_CACHE``, else
     ``~/.cache/danqrepro``."""
     return Path(os.environ.get("DANQREPRO_CACHE", Path.home() / ".cache" / "danqrepro"))
+
+
+def data_kind(path: str | os.PathLike) -> str:
+    """``"store"`` or ``"bundle"``: what ``path`` holds; anything else raises
+    :class:`DataError` naming it."""
+    path = Path(path)
+    if (path / MANIFEST).is_file():
+        return "store"
+    if is_bundle(path):
+        return "bundle"
+    raise DataError(f"{path}: neither a store nor a DeepSEA bundle (no {MANIFEST}; no "
+                    "train.mat, valid.mat or test.mat)")
 
 
 def load_split(path: str | os.PathLike, split: str, start: int = 0,
@@ -48,16 +60,13 @@ def load_split(path: str | os.PathLike, split: str, start: int = 0,
     y : uint8 (n, targets).
     """
     path = Path(path)
-    if (path / MANIFEST).is_file():
+    if data_kind(path) == "store":
         return open_store(path).split(split).read(start, stop)
-    if is_bundle(path):
-        reader = open_mat_split(path / f"{split}.mat", split)
-        try:
-            return reader.read(start, stop)
-        finally:
-            reader.close()
-    raise DataError(f"{path}: neither a store (no {MANIFEST}) nor a DeepSEA bundle "
-                    "(no train.mat, valid.mat or test.mat)")
+    reader = open_mat_split(path / f"{split}.mat", split)
+    try:
+        return reader.read(start, stop)
+    finally:
+        reader.close()
 
 
 def check_split_sizes(path: str | os.PathLike, wanted: dict[str, int | None]) -> None:
@@ -68,17 +77,14 @@ def check_split_sizes(path: str | os.PathLike, wanted: dict[str, int | None]) ->
     split is checked in a bundle (its HDF5 header is cheap to read; the v5 files are not).
     """
     path = Path(path)
-    if (path / MANIFEST).is_file():
+    if data_kind(path) == "store":
         sizes = {s: v["n"] for s, v in open_store(path).manifest["splits"].items()}
-    elif is_bundle(path):
+    else:
         sizes = {}
         if (path / "train.mat").is_file():
             reader = open_mat_split(path / "train.mat", "train")
             sizes["train"] = reader.n
             reader.close()
-    else:
-        raise DataError(f"{path}: neither a store (no {MANIFEST}) nor a DeepSEA bundle "
-                        "(no train.mat, valid.mat or test.mat)")
     for split, n in wanted.items():
         if split == "train" and n is not None and split in sizes and n > sizes[split]:
             raise DataError(f"n_train={n} exceeds the {sizes[split]} training samples of {path}")
@@ -87,12 +93,10 @@ def check_split_sizes(path: str | os.PathLike, wanted: dict[str, int | None]) ->
 def resolve_store(path: str | os.PathLike, progress: bool = True) -> Store:
     """A store for ``path``: the store itself, or a bundle converted once into the cache."""
     path = Path(path)
-    if (path / MANIFEST).is_file():
+    if data_kind(path) == "store":
         return open_store(path)
-    if is_bundle(path):
-        key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
-        return convert(path, cache_dir() / "stores" / f"{path.name}-{key}", progress=progress)
-    raise DataError(f"{path}: neither a store nor a DeepSEA bundle directory")
+    key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    return convert(path, cache_dir() / "stores" / f"{path.name}-{key}", progress=progress)
 
 
 def synthetic_store(spec: SyntheticSpec, progress: bool = True) -> Store:
