@@ -60,7 +60,7 @@ def _train(args):
                          redraw=args.redraw, batch=args.batch, n_train=args.n_train or None,
                          n_valid=args.n_valid, max_epochs=args.max_epochs,
                          patience=args.patience, learning_rate=args.lr, seed=args.seed,
-                         optimizer=args.optimizer,
+                         optimizer=args.optimizer, output_bias=args.output_bias,
                          evaluate=None if args.no_evaluate else "test",
                          precision=args.precision, jit_compile=args.xla, distribute=args.mirrored,
                          deterministic=not args.nondeterministic)
@@ -149,6 +149,8 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--optimizer", choices=["rmsprop", "adam"], default="rmsprop",
                    help="DanQ's RMSprop, or Adam (not DanQ's)")
+    p.add_argument("--output-bias", choices=["zero", "label_rates"], default="zero",
+                   help="output biases start at zero (DanQ) or at the label rates' log-odds")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-evaluate", action="store_true")
     p.add_argument("--precision", choices=["float32", "mixed_float16", "mixed_bfloat16"],

@@ -38,7 +38,8 @@ def dropout_arms(preset: Preset, data: str, batch: int, n_runs_random: int | Non
     n_fixed = preset.n_runs_fixed if n_runs_fixed is None else n_runs_fixed
     common = dict(data=data, model=preset.model, batch=batch, n_train=preset.n_train,
                   n_valid=preset.n_valid, max_epochs=preset.max_epochs, patience=preset.patience,
-                  optimizer=preset.optimizer, learning_rate=preset.learning_rate)
+                  optimizer=preset.optimizer, learning_rate=preset.learning_rate,
+                  output_bias=preset.output_bias)
     return ([TrainConfig(dropout="random", seed=first_seed + i, **common) for i in range(n_random)]
             + [TrainConfig(dropout="fixed", seed=first_seed + i, **common) for i in range(n_fixed)])
 
@@ -47,16 +48,19 @@ def full_data_runs(preset: Preset, data: str, batch: int, seed: int = 0) -> list
     """DanQ and the DeepSEA CNN on the whole training split, fixed dropout."""
     return [TrainConfig(data=data, model=model, batch=batch, n_train=None, n_valid=preset.n_valid,
                         max_epochs=preset.full_max_epochs, patience=preset.patience, seed=seed,
-                        optimizer=preset.optimizer, learning_rate=preset.learning_rate)
+                        optimizer=preset.optimizer, learning_rate=preset.learning_rate,
+                        output_bias=preset.output_bias)
             for model in (preset.model, preset.baseline)]
 
 
 def optimizer_control(preset: Preset, data: str) -> TrainConfig | None:
-    """DanQ with DanQ's own RMSprop at the small batch, seed 0: the evidence for a preset
-    that trains with another optimiser (None where the preset uses RMSprop)."""
-    if preset.optimizer == "rmsprop":
+    """DanQ trained as DanQ was (RMSprop at lr 1e-3, output biases at zero) at the small
+    batch, seed 0: the evidence for a preset that trains otherwise (None where the preset
+    already does)."""
+    danq_way = dict(optimizer="rmsprop", learning_rate=1e-3, output_bias="zero")
+    if all(getattr(preset, k) == v for k, v in danq_way.items()):
         return None
-    return replace(dropout_arms(preset, data, preset.small_batch, 0, 1)[0], optimizer="rmsprop")
+    return replace(dropout_arms(preset, data, preset.small_batch, 0, 1)[0], **danq_way)
 
 
 def study_configs(preset: Preset, data: str) -> list[TrainConfig]:

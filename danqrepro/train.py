@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import check_split_sizes, resolve_store
-from .data.pipeline import eval_dataset, subset_indices, train_dataset
+from .data.pipeline import eval_dataset, positive_rates, subset_indices, train_dataset
 from .dropout import PAPER_RANGES
 from .files import DataError, atomic_file, locked, read_json, write_json_atomic
 from .provenance import provenance
@@ -44,8 +44,9 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # Fields added after the first runs were recorded: left out of ``to_dict`` at their
 # defaults, so those runs keep their keys (see danqrepro.study.run_key) and still match.
 LATER_DEFAULTS = {"precision": "float32", "jit_compile": False, "distribute": False,
-                  "deterministic": True, "optimizer": "rmsprop"}
+                  "deterministic": True, "optimizer": "rmsprop", "output_bias": "zero"}
 OPTIMIZERS = ("rmsprop", "adam")
+OUTPUT_BIASES = ("zero", "label_rates")
 
 
 @dataclass
@@ -66,6 +67,10 @@ class TrainConfig:
     optimizer : ``"rmsprop"`` (DanQ's, with ``learning_rate`` and ``rho``) or ``"adam"``
         (Keras defaults but ``learning_rate``; not DanQ's, offered for the CPU-scale
         study, where RMSprop does not get past the label rates in the steps it can afford).
+    output_bias : ``"zero"`` (Keras' default, as DanQ) or ``"label_rates"``: the output
+        biases start at the log-odds of each target's positive rate in the training subset
+        (the prior initialisation of Lin et al. 2017), so the first steps need not spend
+        themselves on learning 919 base rates; rates are clipped to [1e-4, 1 - 1e-4].
     precision : ``"float32"``, or a Keras mixed-precision policy for GPUs
         (``"mixed_float16"`` with loss scaling, ``"mixed_bfloat16"``); the output layer and
         the loss stay float32.
@@ -93,6 +98,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     rho: float = 0.9
     optimizer: str = "rmsprop"
+    output_bias: str = "zero"
     seed: int = 0
     subset_seed: int = 0
     evaluate: str | None = "test"
@@ -126,6 +132,9 @@ class TrainConfig:
             problems.append(f"learning_rate={self.learning_rate} (expected > 0)")
         if self.optimizer not in OPTIMIZERS:
             problems.append(f"optimizer={self.optimizer!r} (expected one of {', '.join(OPTIMIZERS)})")
+        if self.output_bias not in OUTPUT_BIASES:
+            problems.append(f"output_bias={self.output_bias!r} (expected one of "
+                            f"{', '.join(OUTPUT_BIASES)})")
         if self.precision not in PRECISIONS:
             problems.append(f"precision={self.precision!r} (expected one of {', '.join(PRECISIONS)})")
         if self.evaluate not in (None, "valid", "test"):
@@ -205,6 +214,12 @@ def _compiled_model(config: TrainConfig, store):
                  if config.optimizer == "rmsprop" else keras.optimizers.Adam(config.learning_rate))
     model.compile(optimizer=optimizer,
                   loss="binary_crossentropy", jit_compile=config.jit_compile)
+    if config.output_bias == "label_rates":
+        split = store.split("train")
+        rates = np.clip(positive_rates(split, subset_indices(split.n, config.n_train,
+                                                             config.subset_seed)), 1e-4, 1 - 1e-4)
+        output = model.get_layer("output")
+        output.bias.assign(np.log(rates / (1 - rates)).astype("float32"))
     return model
 
 

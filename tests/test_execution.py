@@ -4,7 +4,6 @@ XLA and MirroredStrategy options, and the keys of runs recorded before these exi
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -14,9 +13,6 @@ from keras.src.backend.tensorflow.rnn import _do_lstm_arguments_support_cudnn
 from danqrepro.models import build_model
 from danqrepro.study import run_key
 from danqrepro.train import TrainConfig, prepare_model, train
-
-RUNS = Path(__file__).resolve().parents[1] / "runs"
-
 
 @pytest.fixture
 def float32_afterwards():
@@ -77,8 +73,13 @@ def test_execution_fields_at_defaults_leave_run_keys_unchanged(tiny_store):
     assert {"precision", "jit_compile", "distribute"}.isdisjoint(config.to_dict())
     assert run_key(config, tiny_store) != run_key(tiny(tiny_store, precision="mixed_bfloat16"),
                                                   tiny_store)
-    # A run recorded before these fields existed still loads with its own config.
-    recorded = json.loads(next(RUNS.glob("*/run.json")).read_text())["config"]
+    # A run recorded before these fields existed (a first-study record) still loads with
+    # its own config and keeps its key.
+    recorded = {"batch": 100, "data": "/data/store", "dropout": "fixed", "evaluate": "test",
+                "learning_rate": 0.001, "lstm_range": [0.4, 0.6], "max_epochs": 15,
+                "model": "danq-small", "n_train": 6000, "n_valid": 2000, "patience": 3,
+                "pool_range": [0.1, 0.3], "redraw": "epoch", "rho": 0.9, "seed": 1,
+                "subset_seed": 0}
     assert TrainConfig.from_dict(recorded).to_dict() == recorded
 
 

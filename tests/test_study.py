@@ -92,13 +92,16 @@ def test_study_order_puts_controls_first_and_pairs_seeds():
     assert len(configs) == 2 * (14 + 6) + 2  # the arms, the CNN and the RMSprop control
     assert len(set(map(repr, configs))) == len(configs)
     first = configs[:3]
-    assert [(c.model, c.dropout, c.batch, c.seed, c.optimizer) for c in first] == [
-        ("danq-small", "fixed", 100, 0, "adam"), ("deepsea-small", "fixed", 100, 0, "adam"),
-        ("danq-small", "fixed", 100, 0, "rmsprop")]
+    assert [(c.model, c.dropout, c.batch, c.seed, c.optimizer, c.output_bias) for c in first] == [
+        ("danq-cpu", "fixed", 100, 0, "adam", "label_rates"),
+        ("deepsea-cpu", "fixed", 100, 0, "adam", "label_rates"),
+        ("danq-cpu", "fixed", 100, 0, "rmsprop", "zero")]  # DanQ's own training, as control
+    assert first[2].learning_rate == 1e-3 and first[0].learning_rate == configs[-1].learning_rate == 3e-3
     seeds = [c.seed for c in configs[3:]]
     assert seeds == sorted(seeds)  # seed by seed: a partial study holds whole pairs
     assert all(c.max_epochs == 60 and c.patience == 5 and c.n_train is None for c in configs)
-    assert pd.Series([c.batch for c in configs if c.model == "danq-small"]).value_counts().to_dict() == {
+    assert len({c.learning_rate for c in configs[3:]}) == 1  # one rate for both batch sizes
+    assert pd.Series([c.batch for c in configs if c.model == "danq-cpu"]).value_counts().to_dict() == {
         100: 21, 1000: 20}
 
 

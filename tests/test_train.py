@@ -99,3 +99,23 @@ def test_optimizer_choice_keeps_old_run_keys(tiny_store):
     assert model.optimizer.learning_rate.numpy() == pytest.approx(1e-3)
     with pytest.raises(ValueError, match="optimizer='sgd'"):
         config(tiny_store, optimizer="sgd")
+
+
+def test_label_rate_output_bias(tiny_store):
+    from danqrepro.data.pipeline import positive_rates, subset_indices
+    from danqrepro.train import prepare_model
+    split = tiny_store.split("train")
+    indices = subset_indices(split.n, 512, 0)
+    rates = positive_rates(split, indices, chunk=100)  # several chunks, one partial
+    np.testing.assert_array_equal(rates, split.labels(indices).mean(axis=0))
+    assert 0 < rates.max() < 1
+    cfg = config(tiny_store, output_bias="label_rates")
+    assert cfg.to_dict()["output_bias"] == "label_rates"
+    assert "output_bias" not in config(tiny_store).to_dict()
+    model, _ = prepare_model(cfg, tiny_store)
+    bias = model.get_layer("output").bias.numpy()
+    np.testing.assert_allclose(1 / (1 + np.exp(-bias)), np.clip(rates, 1e-4, 1 - 1e-4), rtol=1e-5)
+    zero, _ = prepare_model(config(tiny_store), tiny_store)
+    assert not zero.get_layer("output").bias.numpy().any()
+    with pytest.raises(ValueError, match="output_bias='prior'"):
+        config(tiny_store, output_bias="prior")

@@ -18,7 +18,7 @@ import numpy as np
 from .deepsea import (ALPHABET, CLASS_SIZES, N_TARGETS, SEQ_LEN, SPLITS, DataError,
                       class_ranges, is_bundle, open_mat_split, reverse_complement)
 from .store import MANIFEST, Store, convert, open_store
-from .synthetic import SyntheticSpec, generate
+from .synthetic import GENERATOR_VERSION, SyntheticSpec, generate
 
 __all__ = ["ALPHABET", "CLASS_SIZES", "N_TARGETS", "SEQ_LEN", "SPLITS", "DataError",
            "Store", "SyntheticSpec", "cache_dir", "check_split_sizes", "data_kind", "class_ranges", "convert", "generate",
@@ -101,7 +101,9 @@ def resolve_store(path: str | os.PathLike, progress: bool = True) -> Store:
 
 def synthetic_store(spec: SyntheticSpec, progress: bool = True) -> Store:
     """The synthetic bundle of ``spec``, generated and converted into the cache on first use."""
-    digest = hashlib.sha256(json.dumps(asdict(spec), sort_keys=True).encode()).hexdigest()[:10]
+    # the generator's version is part of the name: a newer generator never reuses a bundle
+    described = {"generator_version": GENERATOR_VERSION, **asdict(spec)}
+    digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:10]
     name = f"synthetic-s{spec.seed}-n{spec.n_train}-{digest}"
     bundle = generate(cache_dir() / "bundles" / name, spec, progress=progress)
     return convert(bundle, cache_dir() / "stores" / name, progress=progress)

@@ -44,6 +44,20 @@ def subset_indices(n: int, n_subset: int | None, seed: int = 0) -> np.ndarray:
     return np.concatenate([forward, forward + half])
 
 
+def positive_rates(split: StoreSplit, indices: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    """Fraction of positive labels per target over ``indices``, read in chunks (bounded
+    memory for any split size).
+
+    Returns
+    -------
+    float64 array (n_targets,).
+    """
+    totals = np.zeros(split.n_targets, dtype=np.int64)
+    for start in range(0, indices.size, chunk):
+        totals += split.labels(indices[start:start + chunk]).sum(axis=0, dtype=np.int64)
+    return totals / max(indices.size, 1)
+
+
 def epoch_order(indices: np.ndarray, seed: int, epoch: int) -> np.ndarray:
     """The order of ``indices`` in ``epoch``: a permutation fixed by ``(seed, epoch)``,
     so an interrupted run replays exactly the same batches after it resumes."""

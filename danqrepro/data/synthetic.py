@@ -47,7 +47,9 @@ from .motifs import JASPAR_RELEASE, Motif, load_jaspar, select_motifs
 from ..files import atomic_directory, read_json, write_json_atomic
 from .store import ORACLE_FILE, SYNTHETIC_META, codes_to_one_hot
 
-GENERATOR_VERSION = 1
+# 2 added the learnability knobs (copies, site_sharpness, flank_fill, gc_sd); at their
+# defaults a version-2 bundle holds exactly the arrays of version 1.
+GENERATOR_VERSION = 2
 CHUNK = 4096  # forward samples per generated chunk; part of the definition of a bundle
 SLOT = 50  # bp per planting slot
 BACKGROUND = np.array([0.295, 0.205, 0.205, 0.295])  # A, G, C, T: 41% GC
