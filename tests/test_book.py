@@ -49,8 +49,8 @@ def test_every_template_runs_and_glues_sane_values(smoke_chapters):
     assert compare["verdict"].strip("'") in ("supported", "not supported", "inconclusive")
     assert compare["data_label"] == "'synthetic'"
     batch = values["batchsize"]
-    assert float(batch["epoch_ratio"]) > 0 and batch["c4_verdict"].strip("'") in (
-        "supported", "not supported")
+    assert float(batch["epoch_ratio"]) > 0  # reported, though on a CPU it measures the machine
+    assert batch["c4_verdict"] == "'not testable here'"
     full = values["fulldata"]
     assert 0 <= float(full["c1_roc_better"]) <= 100
     assert 0.5 < float(full["reference_roc"]) <= 1  # the oracle
