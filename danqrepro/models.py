@@ -42,12 +42,13 @@ class ModelConfig:
 PRESETS: dict[str, ModelConfig] = {
     "danq": ModelConfig("danq", (320,), 26, 13, (0.2, 0.5), 925, lstm_units=320),
     "danq-small": ModelConfig("danq", (64,), 26, 13, (0.2, 0.5), 128, lstm_units=32),
-    # the cpu study's pair: 1/20 of the published convolution and recurrent widths
-    "danq-cpu": ModelConfig("danq", (16,), 26, 13, (0.2, 0.5), 128, lstm_units=16),
+    # the cpu study's pair: 1/10 of the published convolution widths (two filters per
+    # planted motif, one per strand), DanQ's LSTM at 1/20 and the published dense width
+    "danq-cpu": ModelConfig("danq", (32,), 26, 13, (0.2, 0.5), 925, lstm_units=16),
     "danq-tiny": ModelConfig("danq", (8,), 26, 13, (0.2, 0.5), 16, lstm_units=8),
     "deepsea": ModelConfig("deepsea", (320, 480, 960), 8, 4, (0.2, 0.2, 0.5), 925),
     "deepsea-small": ModelConfig("deepsea", (64, 96, 128), 8, 4, (0.2, 0.2, 0.5), 128),
-    "deepsea-cpu": ModelConfig("deepsea", (16, 24, 48), 8, 4, (0.2, 0.2, 0.5), 128),
+    "deepsea-cpu": ModelConfig("deepsea", (32, 48, 96), 8, 4, (0.2, 0.2, 0.5), 925),
     "deepsea-tiny": ModelConfig("deepsea", (8, 8, 8), 8, 4, (0.2, 0.2, 0.5), 16),
 }
 
