@@ -1,7 +1,7 @@
 """Sets of runs: one directory per (configuration, seed), reused when finished.
 
-A run's directory name is a hash of its configuration with the data path replaced by
-the data's content fingerprint, so a study can grow across notebook runs and machines:
+A run's directory name is a hash of its configuration (the model's architecture
+included) with the data path replaced by the data's content fingerprint, so a study can grow across notebook runs and machines:
 rerunning a notebook trains only the runs that are missing, and resumes interrupted ones.
 """
 
@@ -17,8 +17,13 @@ from .train import TERMINAL, TrainConfig, load_run, train
 
 
 def run_key(config: TrainConfig, store: Store) -> str:
+    """``model-dropout-bBATCH-sSEED-digest``: the digest covers the config, the data's
+    fingerprint and the model preset's architecture, so a preset redefined in
+    :data:`danqrepro.models.PRESETS` never reuses the runs of its old shape."""
+    from .models import get_config
     d = config.to_dict()
     d["data"] = store.fingerprint
+    d["architecture"] = get_config(config.model).to_dict()
     digest = hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
     return f"{config.model}-{config.dropout}-b{config.batch}-s{config.seed}-{digest}"
 

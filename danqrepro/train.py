@@ -9,7 +9,8 @@ the random dropout rates.
 
 Files in ``out``::
 
-    run.json                    config, history, rates, timings, provenance, status
+    run.json                    config, history (losses, validation AUCs), rates, timings,
+                                provenance, status
     best.weights.h5             weights of the best epoch (by validation loss)
     checkpoints/epoch-NNN.npz   model and optimiser state after the last finished epoch
     metrics-test.json           per-target AUCs (written by evaluation)
@@ -286,6 +287,23 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
         return _train_locked(config, out, verbose)
 
 
+def _architecture(model_name: str) -> dict:
+    """The preset's layer sizes as run.json holds them (JSON types)."""
+    from .models import get_config
+    return json.loads(json.dumps(get_config(model_name).to_dict()))
+
+
+def _validate(model, valid_ds, labels: np.ndarray) -> tuple[float, float, float]:
+    """Validation loss (binary cross-entropy, as Keras computes it) and the mean over
+    scorable targets of ROC AUC and PR AUC, per sample (no strand averaging), from one pass
+    of predictions."""
+    from .evaluate import mean_bce, per_target_aucs
+
+    probs = model.predict(valid_ds, verbose=0)
+    roc, pr = per_target_aucs(labels, probs)
+    return mean_bce(labels, probs), float(np.nanmean(roc)), float(np.nanmean(pr))
+
+
 def _check_same_run(config: TrainConfig, record: dict, store, out: Path) -> None:
     # The data is identified by its content, so a run moved to another machine (or
     # cache directory) is still recognised.
@@ -294,6 +312,9 @@ def _check_same_run(config: TrainConfig, record: dict, store, out: Path) -> None
     differences = sorted(k for k in wanted if held.get(k) != wanted[k])
     if record["data"]["fingerprint"] != store.fingerprint:
         differences.append("data")
+    held_architecture = record["model"].get("architecture")  # absent in the first records
+    if held_architecture and held_architecture != _architecture(config.model):
+        differences.append(f"the architecture of {config.model}")
     if differences:
         raise ValueError(f"{out / RUN_FILE}: holds a run with another config "
                          f"(differs in {', '.join(differences)}); use another output directory")
@@ -333,7 +354,8 @@ def _train_locked(config: TrainConfig, out: Path, verbose: int | None) -> dict:
             "execution": {"precision": config.precision, "jit_compile": bool(model.jit_compile),
                           "deterministic": bool(is_op_determinism_enabled()),
                           "replicas": int(model.distribute_strategy.num_replicas_in_sync)},
-            "model": {"preset": config.model, "parameters": int(model.count_params()),
+            "model": {"preset": config.model, "architecture": _architecture(config.model),
+                      "parameters": int(model.count_params()),
                       "trainable_parameters": int(sum(np.prod(v.shape) for v in model.trainable_variables))},
             "data": {"path": str(store.path), "fingerprint": store.fingerprint,
                      "kind": store.manifest["source"]["kind"], "n_train": int(indices.size),
@@ -355,6 +377,7 @@ def _train_locked(config: TrainConfig, out: Path, verbose: int | None) -> dict:
     best = math.inf if record["best_val_loss"] is None else record["best_val_loss"]
     wait = sum(1 for e in record["epochs"] if e["epoch"] > (record["best_epoch"] or 0))
     valid_ds = eval_dataset(valid_split, max(config.batch, 1000), n_valid)
+    valid_labels = valid_split.labels(slice(0, n_valid))
     # The stopping decision is committed with the epoch that made it, so a run killed
     # after it (say, during the final evaluation) never trains past it when resumed.
     status = record.get("stop_reason") or "max_epochs"
@@ -363,12 +386,13 @@ def _train_locked(config: TrainConfig, out: Path, verbose: int | None) -> dict:
         started = time.perf_counter()
         history = fit_epoch(model, callbacks, config, train_split, indices, epoch, verbose)
         train_seconds = time.perf_counter() - started
-        val_loss = float(model.evaluate(valid_ds, verbose=0))
+        val_loss, val_roc, val_pr = _validate(model, valid_ds, valid_labels)
         epoch_seconds = time.perf_counter() - started
         loss = float(history.history["loss"][-1])
         rates = (callbacks[0].rates[epoch] if callbacks else
                  {layer.name: [layer.initial_rate] for layer in dropout_layers(model)})
         entry = {"epoch": epoch + 1, "loss": loss, "val_loss": val_loss,
+                 "val_roc_mean": val_roc, "val_pr_mean": val_pr,
                  "train_seconds": round(train_seconds, 3), "seconds": round(epoch_seconds, 3),
                  "samples_per_second": round(indices.size / train_seconds, 1),
                  "rates": {k: (v if len(v) > 1 else v[0]) for k, v in rates.items()}}

@@ -113,3 +113,18 @@ def test_notebook_parameters_are_checked_before_any_data_work(tmp_path):
     with pytest.raises(ValueError, match="neither a store nor a DeepSEA bundle"):
         experiments.check_parameters(str(tmp_path))
     experiments.check_parameters(None, batch=1000, n_runs_random=None)
+
+
+def test_a_redefined_model_preset_gets_new_runs(tiny_store, tmp_path, monkeypatch):
+    from danqrepro import models
+    from danqrepro.study import run_key
+    from danqrepro.train import TrainConfig, train
+    config = TrainConfig(data=str(tiny_store.path), model="danq-tiny", n_train=256, batch=128,
+                         max_epochs=1, patience=1, evaluate=None)
+    before = run_key(config, tiny_store)
+    train(config, tmp_path / "run", verbose=0)
+    monkeypatch.setitem(models.PRESETS, "danq-tiny",
+                        models.ModelConfig("danq", (4,), 26, 13, (0.2, 0.5), 16, lstm_units=8))
+    assert run_key(config, tiny_store) != before  # the architecture is part of the key
+    with pytest.raises(ValueError, match="differs in the architecture of danq-tiny"):
+        train(config, tmp_path / "run", verbose=0)

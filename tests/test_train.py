@@ -69,6 +69,14 @@ def test_record_contents_and_reuse(tiny_store, tmp_path):
     assert (tmp_path / "r" / "metrics-test.json").is_file()
     assert (tmp_path / "r" / "best.weights.h5").is_file()
     assert [p.name for p in (tmp_path / "r" / "checkpoints").iterdir()] == ["epoch-002.npz"]
+    # validation loss and AUCs come from one pass of predictions: the loss is Keras'
+    from danqrepro.data.pipeline import eval_dataset
+    from danqrepro.train import prepare_model, load_weights
+    model, _ = prepare_model(cfg, tiny_store)
+    load_weights(model, tmp_path / "r" / "best.weights.h5")
+    keras_loss = model.evaluate(eval_dataset(tiny_store.split("valid"), 1000, None), verbose=0)
+    assert record["best_val_loss"] == pytest.approx(keras_loss, rel=1e-5)
+    assert all(0.2 < e["val_roc_mean"] < 0.8 and 0 < e["val_pr_mean"] < 1 for e in record["epochs"])
     assert train(cfg, tmp_path / "r", verbose=0) == record  # cached, not retrained
     with pytest.raises(ValueError, match="differs in batch"):
         train(config(tiny_store, max_epochs=2, batch=64), tmp_path / "r", verbose=0)
