@@ -44,26 +44,37 @@ def learning_curves(records: list[dict], title: str = ""):
     return fig
 
 
-def control_curves(records: dict[str, dict], reference: dict[str, float]):
-    """Validation loss against optimiser steps for a few labelled runs, each with its own
-    colour and marker, beside horizontal lines at the reference losses (``constant``: the
-    label rates; ``oracle``: the generating probabilities). Linear axes, so a plateau at the
-    label rates shows as one."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+def control_curves(records: dict[str, dict], reference_losses: dict[str, float],
+                   reference_aucs: dict[str, tuple[float, float]]):
+    """Three panels against optimiser steps for a few labelled runs, each with its own
+    colour and marker: validation loss, mean validation ROC AUC and mean PR AUC.
+
+    Horizontal lines give the references: ``reference_losses`` (``constant``: the label
+    rates; ``oracle``: the generating probabilities) on the loss panel, and
+    ``reference_aucs`` (name -> (ROC AUC, PR AUC) on the same validation samples) on the
+    AUC panels. Linear axes, so a plateau at the label rates shows as one."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
     palette = sns.color_palette("colorblind", len(records))
     for (label, r), colour, marker in zip(records.items(), palette, "osD^v"):
         per_epoch = -(-r["data"]["n_train"] // r["config"]["batch"])
         steps = [e["epoch"] * per_epoch for e in r["epochs"]]
-        ax.plot(steps, [e["val_loss"] for e in r["epochs"]], marker=marker, color=colour,
-                label=label, ms=4)
-    styles = {"constant": ("grey", "--", "constant predictor (label rates)"),
-              "oracle": ("black", ":", "oracle (generating probabilities)")}
-    for key, value in reference.items():
-        colour, line, label = styles[key]
-        ax.axhline(value, color=colour, ls=line, lw=1.2, label=label)
-    ax.set_xlabel("optimiser steps")
-    ax.set_ylabel("validation loss (binary cross-entropy)")
-    ax.legend(fontsize=8)
+        for ax, key in zip(axes, ("val_loss", "val_roc_mean", "val_pr_mean")):
+            ax.plot(steps, [e.get(key) for e in r["epochs"]], marker=marker, color=colour,
+                    label=label, ms=4)
+    line_styles = [("grey", "--"), ("black", ":"), ("#8c564b", "-.")]
+    names = {"constant": "constant predictor (label rates)",
+             "oracle": "oracle (generating probabilities)"}
+    for (key, value), (colour, line) in zip(reference_losses.items(), line_styles):
+        axes[0].axhline(value, color=colour, ls=line, lw=1.2, label=names.get(key, key))
+    for (name, (roc, pr)), (colour, line) in zip(reference_aucs.items(), line_styles[1:]):
+        axes[1].axhline(roc, color=colour, ls=line, lw=1.2, label=names.get(name, name))
+        axes[2].axhline(pr, color=colour, ls=line, lw=1.2, label=names.get(name, name))
+    for ax, ylabel in zip(axes, ("validation loss (binary cross-entropy)",
+                                 "mean validation ROC AUC", "mean validation PR AUC")):
+        ax.set_xlabel("optimiser steps")
+        ax.set_ylabel(ylabel)
+    axes[0].legend(fontsize=7)
+    axes[1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig
 
