@@ -3,6 +3,8 @@ commit and versions; and the helpers that glue figures into the book."""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from .provenance import provenance
@@ -16,6 +18,23 @@ def default_runs_dir() -> Path:
     """The run cache the book uses: ``runs/`` at the top of the repository (run.json and
     metrics are kept in git; weights are not)."""
     return repo_root() / "runs"
+
+
+def quiet_tensorflow() -> None:
+    """Import TensorFlow and probe its devices with file descriptor 2 pointed at
+    /dev/null, so the C++ runtime's start-up lines (absl, oneDNN, CUDA probes), which are
+    written there before any Python-level setting can silence them, never reach a
+    notebook. Call it first in a chapter; later imports find TensorFlow loaded."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def setup_markdown(preset, store, parameters: dict, records: list[dict] | None = None) -> str:

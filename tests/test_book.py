@@ -26,6 +26,15 @@ def glued(path):
     return out
 
 
+LOG_MARKERS = ("absl::", "I0000", "E0000", "W0000", "oneDNN", "cuInit", "cudart_stub", "Traceback")
+
+
+def streams(path) -> str:
+    """Everything an executed notebook printed to stdout or stderr."""
+    return "".join("".join(o.get("text", "")) for c in json.loads(Path(path).read_text())["cells"]
+                   for o in c.get("outputs", []) if o.get("output_type") == "stream")
+
+
 def cells(path, kind):
     nb = json.loads(Path(path).read_text())
     return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == kind
@@ -86,3 +95,5 @@ def test_positive_control_template_runs_and_glues_sane_values(tmp_path):
     assert float(control["oracle_loss"]) < float(control["constant_loss"])
     assert "optimiser, rmsprop" in control["control_sentence"]  # smoke: no optimiser control
     assert control["data_label"] == "'synthetic'" and control["n_train"] == "'2,048'"
+    printed = streams(path)
+    assert not [m for m in LOG_MARKERS if m in printed], printed[:2000]  # no logs in the notebook
