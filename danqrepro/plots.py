@@ -5,41 +5,54 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import seaborn as sns
 
+sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)  # one style for every figure
+
 ARM_COLOURS = {"fixed": "#4C72B0", "random": "#DD8452"}
 
 
 def arms(df, columns: dict[str, str], title: str = ""):
-    """One panel per column: each run as a point, arms side by side."""
-    fig, axes = plt.subplots(1, len(columns), figsize=(3.6 * len(columns), 3.4))
-    for ax, (column, label) in zip(list(axes) if len(columns) > 1 else [axes], columns.items()):
-        sns.boxplot(df, x="dropout", y=column, hue="dropout", palette=ARM_COLOURS, ax=ax,
-                    order=["fixed", "random"], width=0.5, fliersize=0, boxprops={"alpha": 0.35})
+    """One panel per column: every run as a point (few runs per arm: no box plots), the
+    arm's mean as a black bar; fixed and random side by side in their colours."""
+    fig, axes = plt.subplots(1, len(columns), figsize=(3.4 * len(columns), 3.3), squeeze=False)
+    order = ["fixed", "random"]
+    for ax, (column, label) in zip(axes[0], columns.items()):
         sns.stripplot(df, x="dropout", y=column, hue="dropout", palette=ARM_COLOURS, ax=ax,
-                      order=["fixed", "random"], size=7, jitter=0.12)
+                      order=order, size=6, jitter=0.15, alpha=0.8, legend=False)
+        means = df.groupby("dropout")[column].mean()
+        for i, arm in enumerate(order):
+            if arm in means:
+                ax.hlines(means[arm], i - 0.3, i + 0.3, color="black", lw=2)
         ax.set_xlabel("")
         ax.set_ylabel(label)
-    fig.suptitle(title)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def learning_curves(records: list[dict], title: str = ""):
-    """Validation loss per epoch of every run, coloured by arm; the best epoch marked."""
+def learning_curves(records: list[dict], title: str = "", constant: float | None = None):
+    """Validation loss per epoch of every run (one thin line each, coloured and marked by
+    arm), the best epoch as a larger marker and, if given, the constant predictor's loss
+    (the label rates) as a dashed line. Linear axes, so a plateau shows as one."""
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    markers = {"fixed": "o", "random": "s"}
     for r in records:
         arm = r["config"]["dropout"]
         epochs = [e["epoch"] for e in r["epochs"]]
-        ax.plot(epochs, [e["val_loss"] for e in r["epochs"]], color=ARM_COLOURS[arm], alpha=0.7,
-                label=arm)
+        ax.plot(epochs, [e["val_loss"] for e in r["epochs"]], color=ARM_COLOURS[arm], alpha=0.55,
+                lw=1, marker=markers[arm], ms=2.5, label=f"{arm} dropout")
         if r["best_epoch"]:
-            ax.plot(r["best_epoch"], r["best_val_loss"], "o", color=ARM_COLOURS[arm])
+            ax.plot(r["best_epoch"], r["best_val_loss"], markers[arm], color=ARM_COLOURS[arm], ms=6,
+                    mec="black", mew=0.6)
+    if constant is not None:
+        ax.axhline(constant, color="grey", ls="--", lw=1.2, label="constant predictor (label rates)")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
-    ax.legend(unique.values(), unique.keys())
+    ax.legend(unique.values(), unique.keys(), fontsize=8)
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation loss")
-    ax.set_yscale("log")  # the first epoch's loss dwarfs the rest
-    ax.set_title(title)
+    if title:
+        ax.set_title(title)
     fig.tight_layout()
     return fig
 

@@ -37,6 +37,23 @@ def quiet_tensorflow() -> None:
         os.close(devnull)
 
 
+def _number(value: float) -> str:
+    """Thousands separators from 1,000 up, else four significant digits."""
+    return f"{value:,.0f}" if abs(value) >= 1000 or float(value).is_integer() else f"{value:.4g}"
+
+
+def tidy(df, formats: dict | None = None):
+    """A table for the page: no index, numbers formatted (``formats`` maps a column to a
+    format such as ``"{:.3f}"``; other numbers get :func:`_number`), missing values blank."""
+    import pandas as pd
+    formats = dict(formats or {})
+    for column in df.columns:
+        if column not in formats and pd.api.types.is_numeric_dtype(df[column]) \
+                and not pd.api.types.is_bool_dtype(df[column]):
+            formats[column] = _number
+    return df.style.format(formats, na_rep="").hide(axis="index")
+
+
 def setup_markdown(preset, store, parameters: dict, records: list[dict] | None = None) -> str:
     """A Markdown table of what a chapter ran with."""
     prov = provenance()

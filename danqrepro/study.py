@@ -35,7 +35,8 @@ def run_metrics(config: TrainConfig, store: Store, root: str | Path, split: str 
 
 def run_all(configs: list[TrainConfig], root: str | Path, verbose: int = 0,
             log=print) -> list[dict]:
-    """Train (or reuse) every config; return the records in the same order."""
+    """Train (or reuse) every config; return the records in the same order. ``log``
+    receives a line per run (None: silent, as the chapters run)."""
     root = Path(root)
     records = []
     stores: dict[str, Store] = {}
@@ -47,7 +48,8 @@ def run_all(configs: list[TrainConfig], root: str | Path, verbose: int = 0,
         cached = load_run(out)
         state = "cached" if cached and cached["status"] in TERMINAL else (
             "resuming" if cached else "training")
-        log(f"[{i}/{len(configs)}] {out.name}: {state}")
+        if log:
+            log(f"[{i}/{len(configs)}] {out.name}: {state}")
         # another process (a second notebook) may be training this run: wait for it
         records.append(train(config, out, verbose=verbose, wait=True))
     return records
