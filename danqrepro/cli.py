@@ -90,24 +90,22 @@ def _study(args):
 
 
 def _evaluate(args):
-    import keras  # noqa: F401  (registers the custom layer before loading)
-    from .data import resolve_store
     from .evaluate import evaluate_run
-    from .models import build_model
-    from .files import DataError
-    from .train import BEST_WEIGHTS, RUN_FILE, load_run, load_weights
-    record = load_run(args.run_dir)
-    if record is None:
-        raise DataError(f"{Path(args.run_dir) / RUN_FILE}: no run record (is it a run directory?)")
-    store = resolve_store(args.data or record["config"]["data"])
-    model = build_model(record["config"]["model"], store.seq_len, store.n_targets)
-    load_weights(model, Path(args.run_dir) / BEST_WEIGHTS)
+    from .train import load_run_model
+    model, _, store = load_run_model(args.run_dir, args.data)
     metrics = evaluate_run(model, store, args.split, args.run_dir)
     print(f"{metrics['n_scored']} targets scored, {metrics['n_skipped']} skipped "
           "(no positive or no negative)")
     for cls, s in metrics["by_class"].items():
         print(f"  {cls:8s} ROC AUC mean {s['roc_mean']:.4f} median {s['roc_median']:.4f}  "
               f"PR AUC mean {s['pr_mean']:.4f} median {s['pr_median']:.4f}")
+
+
+def _motifs(args):
+    from .interpret import analyse_run
+    summary = analyse_run(args.run_dir, args.out, n_sequences=args.n_sequences,
+                          threshold=args.threshold, data=args.data)
+    print(json.dumps(summary, indent=1))
 
 
 def main(argv=None):
@@ -180,6 +178,16 @@ def main(argv=None):
     p.add_argument("--data", default=None, help="default: the run's data")
     p.add_argument("--split", choices=["valid", "test"], default="test")
     p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("motifs", help="first-layer filters as PWMs, matched to JASPAR (Tomtom)")
+    p.add_argument("run_dir")
+    p.add_argument("-o", "--out", required=True, help="directory for filters.tsv and logos")
+    p.add_argument("--data", default=None, help="default: the run's data")
+    p.add_argument("--n-sequences", type=int, default=2000,
+                   help="test sequences (forward strand) the activations are read on")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="a site: activation above this fraction of the filter's maximum")
+    p.set_defaults(func=_motifs)
 
     args = parser.parse_args(argv)
     from .files import LockedError

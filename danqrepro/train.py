@@ -206,6 +206,19 @@ def load_weights(model, path: str | os.PathLike) -> None:
                         f"shape ({type(err).__name__}); re-run training or remove the run") from err
 
 
+def load_run_model(run_dir: str | os.PathLike, data: str | None = None) -> tuple:
+    """The model of a finished run with its best weights, its record and its store
+    (``data`` overrides the run's own data). Raises DataError when ``run_dir`` holds no run."""
+    from .models import build_model
+    record = load_run(run_dir)
+    if record is None:
+        raise DataError(f"{Path(run_dir) / RUN_FILE}: no run record (is it a run directory?)")
+    store = resolve_store(data or record["config"]["data"])
+    model = build_model(record["config"]["model"], store.seq_len, store.n_targets)
+    load_weights(model, Path(run_dir) / BEST_WEIGHTS)
+    return model, record, store
+
+
 def _compiled_model(config: TrainConfig, store):
     import keras
     from .models import build_model

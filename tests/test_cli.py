@@ -35,6 +35,17 @@ def test_end_to_end(tmp_path):
     assert "targets scored" in r.stdout
     metrics = json.loads((run / "metrics-test.json").read_text())
     assert len(metrics["roc_auc"]) == 20
+    r = cli("motifs", run, "-o", tmp_path / "motifs", "--n-sequences", 64, "--threshold", 1.5)
+    assert r.returncode == 1 and "threshold=1.5" in r.stderr  # before any work
+    assert not (tmp_path / "motifs").exists()
+    r = cli("motifs", run, "-o", tmp_path / "motifs", "--n-sequences", 64)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((tmp_path / "motifs" / "summary.json").read_text())
+    assert summary["filters"] == 8 and summary["n_sequences"] == 64  # danq-tiny: 8 filters
+    assert summary["planted"]["planted"] > 0 and 0 <= summary["planted"]["fraction"] <= 1
+    rows = (tmp_path / "motifs" / "filters.tsv").read_text().splitlines()
+    assert rows[0].startswith("filter\tn_sites\tinformation") and len(rows) == 9
+    assert (tmp_path / "motifs" / "logos.png").stat().st_size > 0
 
 
 def test_bad_input_is_a_clear_error(tmp_path):

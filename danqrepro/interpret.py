@@ -1,0 +1,183 @@
+"""What a model's first layer learned: each convolution filter as a PWM, matched to JASPAR.
+
+As the DanQ and Basset papers did: a filter's PWM is built from the subsequences of a set
+of sequences where its activation exceeds ``threshold`` times its largest activation on
+that set; the PWMs are compared with JASPAR CORE vertebrate matrices by Tomtom (memelite's
+implementation), and q-values are Benjamini-Hochberg over the targets of each filter. On
+a synthetic store the planted motifs are known, so :func:`recovered` scores the filters
+against the truth.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .data.deepsea import ALPHABET
+from .data.motifs import Motif
+
+_ACGT_FROM_DEEPSEA = [ALPHABET.index(b) for b in "ACGT"]  # A,C,G,T rows from A,G,C,T columns
+
+
+def first_convolution(model):
+    """The model's first Conv1D layer (``conv`` in DanQ, ``conv1`` in the DeepSEA CNN)."""
+    import keras
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv1D):
+            return layer
+    raise ValueError(f"model {model.name!r} has no Conv1D layer")
+
+
+def filter_pwms(model, x: np.ndarray, threshold: float = 0.5, batch: int = 256,
+                pseudocount: float = 0.1) -> list[dict]:
+    """A PWM for every first-layer filter from the windows that activate it.
+
+    Parameters
+    ----------
+    model : a built DanQ or DeepSEA model.
+    x : one-hot sequences (n, length, 4), channels A, G, C, T.
+    threshold : a window is a site of a filter when the filter's activation there exceeds
+        ``threshold`` times its largest activation over ``x``.
+    pseudocount : added to every base count of a position before normalising.
+
+    Returns
+    -------
+    One dict per filter: ``pwm`` float64 (width, 4) A, G, C, T (None without sites),
+    ``n_sites``, ``information`` (bits, summed over positions) and ``max_activation``.
+    """
+    import keras
+    conv = first_convolution(model)
+    width, n_filters = conv.kernel.shape[0], conv.kernel.shape[2]
+    activations = keras.Model(model.inputs[0], conv.output)
+
+    def batches():
+        for start in range(0, len(x), batch):
+            chunk = np.asarray(x[start:start + batch], dtype=np.float32)
+            yield chunk, np.asarray(activations(chunk, training=False))  # (b, L', filters)
+
+    maxima = np.zeros(n_filters)
+    for _, act in batches():
+        maxima = np.maximum(maxima, act.max(axis=(0, 1)))
+    counts = np.zeros((n_filters, width, 4))
+    n_sites = np.zeros(n_filters, dtype=np.int64)
+    for chunk, act in batches():
+        windows = np.lib.stride_tricks.sliding_window_view(chunk, width, axis=1)  # (b, L', 4, w)
+        for f in np.flatnonzero(maxima > 0):
+            i, p = np.nonzero(act[:, :, f] > threshold * maxima[f])
+            if i.size:
+                counts[f] += windows[i, p].sum(axis=0).T
+                n_sites[f] += i.size
+    out = []
+    for f in range(n_filters):
+        pwm = None
+        if n_sites[f]:
+            pwm = counts[f] + pseudocount
+            pwm /= pwm.sum(axis=1, keepdims=True)
+        out.append({"filter": f, "pwm": pwm, "n_sites": int(n_sites[f]),
+                    "information": information(pwm) if pwm is not None else 0.0,
+                    "max_activation": float(maxima[f])})
+    return out
+
+
+def information(pwm: np.ndarray) -> float:
+    """Information content in bits of a (width, 4) PWM, summed over positions."""
+    p = np.clip(pwm, 1e-9, 1)
+    return float((2 + (p * np.log2(p)).sum(axis=1)).sum())
+
+
+def match_jaspar(filters: list[dict], motifs: list[Motif]):
+    """Tomtom every filter's PWM against ``motifs``; one row per filter with its best
+    match (``matrix_id``, ``name``, ``p_value``, ``q_value``), or empty where the filter
+    has no sites. q-values: Benjamini-Hochberg over the targets of each filter."""
+    import pandas as pd
+    from memelite import tomtom
+    from scipy.stats import false_discovery_control
+
+    rows = [{k: f[k] for k in ("filter", "n_sites", "information", "max_activation")}
+            for f in filters]
+    with_sites = [f for f in filters if f["pwm"] is not None]
+    if with_sites:
+        queries = [f["pwm"][:, _ACGT_FROM_DEEPSEA].T.copy() for f in with_sites]
+        targets = [m.pwm[:, _ACGT_FROM_DEEPSEA].T.copy() for m in motifs]
+        p_values = tomtom(queries, targets)[0]
+        for f, p in zip(with_sites, p_values):
+            best = int(np.argmin(p))
+            q = false_discovery_control(np.clip(p, 0, 1))
+            rows[f["filter"]].update(matrix_id=motifs[best].matrix_id, name=motifs[best].name,
+                                     p_value=float(p[best]), q_value=float(q[best]))
+    return pd.DataFrame(rows)
+
+
+def recovered(matches, planted_ids: list[str], q: float = 0.05) -> dict:
+    """Which planted motifs some filter matches best at q-value below ``q``."""
+    hits = set(matches.loc[matches.q_value < q, "matrix_id"]) if "q_value" in matches else set()
+    found = [m for m in planted_ids if m in hits]
+    return {"planted": len(planted_ids), "recovered": len(found), "ids": found,
+            "fraction": len(found) / len(planted_ids) if planted_ids else float("nan")}
+
+
+def logos(filters: list[dict], matches, motifs: list[Motif], n: int = 12):
+    """Sequence logos (information scaled, logomaker) of the ``n`` filters with the
+    smallest q-values, each beside its best JASPAR match."""
+    import logomaker
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    by_id = {m.matrix_id: m for m in motifs}
+    best = matches.dropna(subset=["q_value"]).nsmallest(n, "q_value") if "q_value" in matches \
+        else matches.iloc[:0]
+    fig, axes = plt.subplots(max(len(best), 1), 2, figsize=(9, 1.3 * max(len(best), 1)),
+                             squeeze=False)
+    for row, (_, m) in zip(axes, best.iterrows()):
+        for ax, pwm, title in ((row[0], filters[int(m["filter"])]["pwm"], f"filter {int(m['filter'])} "
+                                f"({int(m['n_sites'])} sites)"),
+                               (row[1], by_id[m["matrix_id"]].pwm, f"{m['name']} {m['matrix_id']} "
+                                f"(q = {m['q_value']:.1e})")):
+            p = np.clip(pwm, 1e-9, 1)
+            bits = p * (2 + (p * np.log2(p)).sum(axis=1, keepdims=True))
+            logomaker.Logo(pd.DataFrame(bits, columns=list(ALPHABET)), ax=ax)
+            ax.set_title(title, fontsize=8)
+            ax.set_ylim(0, 2)
+            ax.set_xticks([])
+    fig.tight_layout()
+    return fig
+
+
+def analyse_run(run_dir, out_dir, n_sequences: int = 2000, threshold: float = 0.5,
+                data: str | None = None, n_logos: int = 12) -> dict:
+    """Filters of a finished run as motifs: ``filters.tsv`` (one row per filter: sites,
+    information, best JASPAR match, p and q), ``logos.png`` and ``summary.json`` in
+    ``out_dir``; on a synthetic store the summary scores the planted motifs recovered.
+    The activations are read on the first ``n_sequences`` forward-strand test sequences."""
+    from pathlib import Path
+
+    from .data.motifs import JASPAR_RELEASE, load_jaspar
+    from .files import atomic_file, write_json_atomic
+    from .train import load_run_model
+
+    if n_sequences < 1 or not 0 < threshold < 1:
+        raise ValueError(f"n_sequences={n_sequences}, threshold={threshold}: expected "
+                         "n_sequences >= 1 and 0 < threshold < 1")
+    model, record, store = load_run_model(run_dir, data)
+    test = store.split("test")
+    n = min(n_sequences, test.n // 2)  # the forward strand is the first half of a split
+    x, _ = test.read(0, n)
+    filters = filter_pwms(model, x.astype(np.float32), threshold)
+    synthetic = store.manifest.get("synthetic")
+    release = synthetic["jaspar"]["release"] if synthetic else JASPAR_RELEASE
+    motifs = load_jaspar(release)
+    matches = match_jaspar(filters, motifs)
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_file(out / "filters.tsv") as tmp:
+        matches.to_csv(tmp, sep="\t", index=False)
+    with atomic_file(out / "logos.png") as tmp:
+        logos(filters, matches, motifs, n_logos).savefig(tmp, dpi=110)
+    summary = {"run": str(run_dir), "model": record["config"]["model"], "n_sequences": n,
+               "threshold": threshold, "jaspar_release": release, "filters": len(filters),
+               "filters_with_sites": sum(f["pwm"] is not None for f in filters),
+               "filters_matched_q05": int((matches.get("q_value", np.nan) < 0.05).sum())}
+    if synthetic:
+        summary["planted"] = recovered(matches, [m["matrix_id"] for m in synthetic["rules"]["motifs"]])
+    write_json_atomic(out / "summary.json", summary)
+    return summary
