@@ -45,10 +45,12 @@ def dropout_arms(preset: Preset, data: str, batch: int, n_runs_random: int | Non
 
 
 def full_data_runs(preset: Preset, data: str, batch: int, seed: int = 0) -> list[TrainConfig]:
-    """DanQ and the DeepSEA CNN on the whole training split, fixed dropout."""
+    """DanQ and the DeepSEA CNN on the whole training split, fixed dropout, both at the
+    preset's comparison learning rate (C1: the same training for both architectures)."""
+    rate = preset.comparison_learning_rate or preset.learning_rate
     return [TrainConfig(data=data, model=model, batch=batch, n_train=None, n_valid=preset.n_valid,
                         max_epochs=preset.full_max_epochs, patience=preset.patience, seed=seed,
-                        optimizer=preset.optimizer, learning_rate=preset.learning_rate,
+                        optimizer=preset.optimizer, learning_rate=rate,
                         output_bias=preset.output_bias)
             for model in (preset.model, preset.baseline)]
 
@@ -63,19 +65,27 @@ def optimizer_control(preset: Preset, data: str) -> TrainConfig | None:
     return replace(dropout_arms(preset, data, preset.small_batch, 0, 1)[0], **danq_way)
 
 
+def positive_controls(preset: Preset, data: str) -> list[TrainConfig]:
+    """The study's DanQ (fixed dropout, seed 0, small batch, as in the arms), then DanQ and
+    the CNN of the C1 comparison (the same where the preset trains C1 at its own rate)."""
+    study_danq = dropout_arms(preset, data, preset.small_batch, 0, 1)[0]
+    comparison = full_data_runs(preset, data, preset.small_batch)
+    return [study_danq] + [c for c in comparison if c != study_danq]
+
+
 def study_configs(preset: Preset, data: str) -> list[TrainConfig]:
     """Every run of a preset's study in the order to train them: the positive controls
-    first (DanQ and the CNN, fixed dropout, seed 0, at the small batch, and the optimiser
-    control), then the dropout arms seed by seed, alternating batch sizes and arms, so a
-    study stopped part way has paired random/fixed runs at both batch sizes."""
+    first (:func:`positive_controls`, then the optimiser control), then the dropout arms
+    seed by seed, alternating batch sizes and arms, so a study stopped part way has paired
+    random/fixed runs at both batch sizes."""
     arms = {b: dropout_arms(preset, data, b) for b in (preset.small_batch, preset.large_batch)}
     by_seed: dict[int, list[TrainConfig]] = {}
     for configs in arms.values():
         for c in configs:
             by_seed.setdefault(c.seed, []).append(c)
-    first = full_data_runs(preset, data, preset.small_batch)
     control = optimizer_control(preset, data)
-    ordered = first + ([control] if control else [])
+    first = positive_controls(preset, data)
+    ordered = first + [c for c in ([control] if control else []) if c not in first]
     for seed in sorted(by_seed):
         ordered += [c for c in sorted(by_seed[seed], key=lambda c: (c.dropout, -c.batch))
                     if c not in ordered]
