@@ -142,42 +142,91 @@ def logos(filters: list[dict], matches, motifs: list[Motif], n: int = 12):
     return fig
 
 
-def analyse_run(run_dir, out_dir, n_sequences: int = 2000, threshold: float = 0.5,
-                data: str | None = None, n_logos: int = 12) -> dict:
-    """Filters of a finished run as motifs: ``filters.tsv`` (one row per filter: sites,
-    information, best JASPAR match, p and q), ``logos.png`` and ``summary.json`` in
-    ``out_dir``; on a synthetic store the summary scores the planted motifs recovered.
-    The activations are read on the first ``n_sequences`` forward-strand test sequences."""
-    from pathlib import Path
+def planted_classes(rules: dict) -> dict[str, list[str]]:
+    """The planted motifs of a synthetic bundle by the class of target they drive:
+    ``TF single``, ``TF pair`` (both partners), ``DNase`` and ``histone`` (density)."""
+    classes: dict[str, set] = {"TF single": set(), "TF pair": set(), "DNase": set(), "histone": set()}
+    paired = {m for p in rules["pairs"] for m in (p["first"], p["second"])}
+    for t in rules["targets"]:
+        if t["class"] == "TF":
+            for m in t["motifs"]:
+                classes["TF pair" if m in paired else "TF single"].add(m)
+        elif t["class"] in classes:
+            classes[t["class"]].update(t["motifs"])
+    for group in rules["density_groups"]:
+        classes["histone"].update(group)
+    return {k: sorted(v) for k, v in classes.items()}
 
+
+def model_motifs(model, x: np.ndarray, motifs: list[Motif], rules: dict | None = None,
+                 threshold: float = 0.5) -> dict:
+    """Filters, their best JASPAR matches and, given a synthetic bundle's ``rules``, the
+    planted motifs recovered (all, by class, and the planted pairs with both partners
+    found). ``x``: one-hot (n, length, 4) A, G, C, T."""
+    filters = filter_pwms(model, x, threshold)
+    matches = match_jaspar(filters, motifs)
+    out = {"filters": filters, "matches": matches,
+           "summary": {"filters": len(filters),
+                       "filters_with_sites": sum(f["pwm"] is not None for f in filters),
+                       "filters_matched_q05": int((matches.get("q_value", np.nan) < 0.05).sum())}}
+    if rules:
+        planted = [m["matrix_id"] for m in rules["motifs"]]
+        found = set(recovered(matches, planted)["ids"])
+        out["summary"]["planted"] = recovered(matches, planted)
+        out["summary"]["by_class"] = {k: recovered(matches, ids)
+                                      for k, ids in planted_classes(rules).items() if ids}
+        out["summary"]["pairs_both_found"] = sum(p["first"] in found and p["second"] in found
+                                                 for p in rules["pairs"])
+        out["summary"]["pairs"] = len(rules["pairs"])
+    return out
+
+
+def run_motifs(run_dir, n_sequences: int = 2000, threshold: float = 0.5,
+               data: str | None = None, untrained: bool = False) -> dict:
+    """:func:`model_motifs` of a finished run's best weights (or, with ``untrained``, of
+    the same model freshly initialised: the control), read on the first ``n_sequences``
+    forward-strand test sequences of its store; adds ``motifs`` (the JASPAR release of
+    the store) and the run's identity to the result."""
     from .data.motifs import JASPAR_RELEASE, load_jaspar
-    from .files import atomic_file, write_json_atomic
+    from .models import build_model
     from .train import load_run_model
 
     if n_sequences < 1 or not 0 < threshold < 1:
         raise ValueError(f"n_sequences={n_sequences}, threshold={threshold}: expected "
                          "n_sequences >= 1 and 0 < threshold < 1")
     model, record, store = load_run_model(run_dir, data)
+    if untrained:
+        model = build_model(record["config"]["model"], store.seq_len, store.n_targets,
+                            seed=record["config"]["seed"])
     test = store.split("test")
     n = min(n_sequences, test.n // 2)  # the forward strand is the first half of a split
     x, _ = test.read(0, n)
-    filters = filter_pwms(model, x.astype(np.float32), threshold)
     synthetic = store.manifest.get("synthetic")
     release = synthetic["jaspar"]["release"] if synthetic else JASPAR_RELEASE
     motifs = load_jaspar(release)
-    matches = match_jaspar(filters, motifs)
+    out = model_motifs(model, x.astype(np.float32), motifs,
+                       synthetic["rules"] if synthetic else None, threshold)
+    out["motifs"] = motifs
+    out["summary"].update(run=str(run_dir), model=record["config"]["model"], n_sequences=n,
+                          threshold=threshold, jaspar_release=release, untrained=untrained)
+    return out
 
+
+def analyse_run(run_dir, out_dir, n_sequences: int = 2000, threshold: float = 0.5,
+                data: str | None = None, n_logos: int = 12) -> dict:
+    """:func:`run_motifs` written to ``out_dir``: ``filters.tsv`` (one row per filter:
+    sites, information, best JASPAR match, p and q), ``logos.png`` and ``summary.json``;
+    returns the summary."""
+    from pathlib import Path
+
+    from .files import atomic_file, write_json_atomic
+
+    result = run_motifs(run_dir, n_sequences, threshold, data)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_file(out / "filters.tsv") as tmp:
-        matches.to_csv(tmp, sep="\t", index=False)
+        result["matches"].to_csv(tmp, sep="\t", index=False)
     with atomic_file(out / "logos.png") as tmp:
-        logos(filters, matches, motifs, n_logos).savefig(tmp, dpi=110)
-    summary = {"run": str(run_dir), "model": record["config"]["model"], "n_sequences": n,
-               "threshold": threshold, "jaspar_release": release, "filters": len(filters),
-               "filters_with_sites": sum(f["pwm"] is not None for f in filters),
-               "filters_matched_q05": int((matches.get("q_value", np.nan) < 0.05).sum())}
-    if synthetic:
-        summary["planted"] = recovered(matches, [m["matrix_id"] for m in synthetic["rules"]["motifs"]])
-    write_json_atomic(out / "summary.json", summary)
-    return summary
+        logos(result["filters"], result["matches"], result["motifs"], n_logos).savefig(tmp, dpi=110)
+    write_json_atomic(out / "summary.json", result["summary"])
+    return result["summary"]

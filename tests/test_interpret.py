@@ -43,3 +43,15 @@ def test_a_filter_set_to_a_jaspar_pwm_matches_that_motif(jaspar):
 def test_information_of_uniform_and_certain_columns():
     assert information(np.full((3, 4), 0.25)) == pytest.approx(0)
     assert information(np.eye(4)[[0, 1]]) == pytest.approx(4, abs=1e-6)
+
+
+def test_planted_motifs_by_class():
+    from danqrepro.interpret import planted_classes
+    rules = {"pairs": [{"first": "P1", "second": "P2", "gap": 5}],
+             "targets": [{"class": "TF", "motifs": ["S1"], "rule": "single"},
+                         {"class": "TF", "motifs": ["P1", "P2"], "rule": "pair"},
+                         {"class": "DNase", "motifs": ["S1", "D1"], "rule": "any"},
+                         {"class": "histone", "motifs": [], "rule": "density"}],
+             "density_groups": [["H1", "S1"]]}
+    assert planted_classes(rules) == {"TF single": ["S1"], "TF pair": ["P1", "P2"],
+                                      "DNase": ["D1", "S1"], "histone": ["H1", "S1"]}
