@@ -84,19 +84,37 @@ def information(pwm: np.ndarray) -> float:
     return float((2 + (p * np.log2(p)).sum(axis=1)).sum())
 
 
+MIN_COLUMN_BITS = 0.5  # flanking columns below this are trimmed before matching
+MIN_CORE = 4  # a filter whose trimmed core is shorter is not matched
+
+
+def trimmed(pwm: np.ndarray, min_bits: float = MIN_COLUMN_BITS) -> np.ndarray:
+    """``pwm`` (width, 4) without its flanking columns of less than ``min_bits`` bits.
+
+    A near-uniform flank would otherwise align with the long tail of a long JASPAR
+    matrix and give a small Tomtom p-value to a filter that learned nothing."""
+    p = np.clip(pwm, 1e-9, 1)
+    keep = np.flatnonzero(2 + (p * np.log2(p)).sum(axis=1) >= min_bits)
+    return pwm[keep[0]:keep[-1] + 1] if keep.size else pwm[:0]
+
+
 def match_jaspar(filters: list[dict], motifs: list[Motif]):
-    """Tomtom every filter's PWM against ``motifs``; one row per filter with its best
-    match (``matrix_id``, ``name``, ``p_value``, ``q_value``), or empty where the filter
-    has no sites. q-values: Benjamini-Hochberg over the targets of each filter."""
+    """Tomtom every filter's trimmed PWM (:func:`trimmed`) against ``motifs``; one row per
+    filter with its core length and best match (``matrix_id``, ``name``, ``p_value``,
+    ``q_value``), left empty where the filter has no sites or a core shorter than
+    :data:`MIN_CORE`. q-values: Benjamini-Hochberg over the targets of each filter."""
     import pandas as pd
     from memelite import tomtom
     from scipy.stats import false_discovery_control
 
     rows = [{k: f[k] for k in ("filter", "n_sites", "information", "max_activation")}
             for f in filters]
-    with_sites = [f for f in filters if f["pwm"] is not None]
+    cores = {f["filter"]: trimmed(f["pwm"]) for f in filters if f["pwm"] is not None}
+    for i, core in cores.items():
+        rows[i]["core_length"] = len(core)
+    with_sites = [f for f in filters if len(cores.get(f["filter"], ())) >= MIN_CORE]
     if with_sites:
-        queries = [f["pwm"][:, _ACGT_FROM_DEEPSEA].T.copy() for f in with_sites]
+        queries = [cores[f["filter"]][:, _ACGT_FROM_DEEPSEA].T.copy() for f in with_sites]
         targets = [m.pwm[:, _ACGT_FROM_DEEPSEA].T.copy() for m in motifs]
         p_values = tomtom(queries, targets)[0]
         for f, p in zip(with_sites, p_values):

@@ -55,3 +55,15 @@ def test_planted_motifs_by_class():
              "density_groups": [["H1", "S1"]]}
     assert planted_classes(rules) == {"TF single": ["S1"], "TF pair": ["P1", "P2"],
                                       "DNase": ["D1", "S1"], "histone": ["H1", "S1"]}
+
+
+def test_uninformative_flanks_are_trimmed_before_matching(jaspar):
+    from danqrepro.interpret import match_jaspar, trimmed
+    core = np.eye(4)[[0, 1, 2, 3, 0]] * 0.97 + 0.0075  # five columns of about 1.8 bits
+    padded = np.vstack([np.full((5, 4), 0.25), core, np.full((3, 4), 0.25)])
+    np.testing.assert_array_equal(trimmed(padded), core)
+    assert len(trimmed(np.full((26, 4), 0.25))) == 0
+    flat = {"filter": 0, "pwm": np.full((26, 4), 0.25), "n_sites": 500, "information": 0.0,
+            "max_activation": 1.0}
+    row = match_jaspar([flat], jaspar).iloc[0]
+    assert row["core_length"] == 0 and np.isnan(row.get("q_value", np.nan))  # never matched
