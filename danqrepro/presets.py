@@ -10,13 +10,11 @@ the generator's learnability knobs (16 motifs of at least 10 bits, homotypic clu
 models are DanQ and DeepSEA's CNN with 1/10 of the published convolution widths, DanQ's
 LSTM at 1/20 and the published dense width (``danq-cpu``, ``deepsea-cpu``: 3.1M and 5.6M
 parameters), so that the paper's 20 runs per batch size train on a 2-core machine, and they
-train with Adam at lr 3e-3 (one rate
-for both batch sizes, as in the paper) from output biases set to the label rates'
-log-odds: on this benchmark DanQ's RMSprop with zero biases stays at the label rates for
+train with Adam at lr 1e-3 (one rate for both batch sizes, as in the paper) from output
+biases set to the label rates' log-odds: on this benchmark DanQ's RMSprop with zero biases stays at the label rates for
 the steps a CPU study affords, which the study's optimiser control
 (:func:`danqrepro.experiments.optimizer_control`) shows. The ``paper`` preset keeps DanQ's
-RMSprop and zero biases. DanQ against the CNN (C1) trains both at lr 1e-3: at 3e-3 the
-CNN does not leave the label rates.
+RMSprop and zero biases.
 """
 
 from __future__ import annotations
@@ -45,7 +43,6 @@ class Preset:
     optimizer: str = "rmsprop"
     learning_rate: float = 1e-3
     output_bias: str = "zero"
-    comparison_learning_rate: float | None = None  # C1's DanQ and CNN (None: learning_rate)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,8 +60,8 @@ PRESETS = {p.name: p for p in [
            full_max_epochs=2, description="seconds per run; for tests and CI only"),
     Preset("cpu", CPU_SYNTHETIC, "danq-cpu", "deepsea-cpu", n_train=None, n_valid=None,
            max_epochs=60, patience=5, n_runs_random=14, n_runs_fixed=6, small_batch=100,
-           large_batch=1000, full_max_epochs=60, optimizer="adam", learning_rate=3e-3,
-           output_bias="label_rates", comparison_learning_rate=1e-3,
+           large_batch=1000, full_max_epochs=60, optimizer="adam", learning_rate=1e-3,
+           output_bias="label_rates",
            description="the committed chapters: a narrow DanQ on 40,000 synthetic samples "
                        "(the paper's subset size), the paper's stopping rule and repetitions, "
                        "Adam from label-rate biases; hours on a 2-core machine, resumable"),

@@ -56,13 +56,14 @@ def test_bad_input_is_a_clear_error(tmp_path):
 
 
 def test_study_trains_the_first_runs_in_order(tmp_path):
-    r = cli("--debug", "study", "--preset", "smoke", "--runs", tmp_path / "runs", "--limit", 2,
+    r = cli("--debug", "study", "--preset", "smoke", "--runs", tmp_path / "runs", "--limit", 3,
             "--verbose", 0)
     assert r.returncode == 0, r.stderr
     names = sorted(p.name for p in (tmp_path / "runs").iterdir())
-    assert len(names) == 2 and names[0].startswith("danq-tiny-fixed-b64-s0-")
-    assert names[1].startswith("deepsea-tiny-fixed-b64-s0-")
+    # the study's DanQ (on its subset), then C1's DanQ and CNN (on the whole split)
+    assert len(names) == 3 and all(n.startswith("danq-tiny-fixed-b64-s0-") for n in names[:2])
+    assert names[2].startswith("deepsea-tiny-fixed-b64-s0-")
     assert "danq-tiny" in r.stdout and "censored" in r.stdout
     r = cli("study", "--preset", "smoke", "--runs", tmp_path / "runs", "--status")
     assert r.returncode == 0, r.stderr
-    assert "2 of 10 runs finished, 2 censored; danq-tiny mean test ROC AUC" in r.stdout  # smoke: 3-epoch cap
+    assert "3 of 10 runs finished, 3 censored; danq-tiny mean test ROC AUC" in r.stdout  # smoke: epoch caps

@@ -89,22 +89,22 @@ def test_constant_and_oracle_losses(tiny_store):
 def test_study_order_puts_controls_first_and_pairs_seeds():
     p = get_preset("cpu")
     configs = experiments.study_configs(p, "/data")
-    assert len(configs) == 2 * (14 + 6) + 3  # the arms, C1's DanQ and CNN, the RMSprop control
+    assert len(configs) == 2 * (14 + 6) + 2  # the arms, the CNN and the RMSprop control
     assert len(set(map(repr, configs))) == len(configs)
-    first = configs[:4]
+    first = configs[:3]
     assert [(c.model, c.dropout, c.batch, c.seed, c.optimizer, c.output_bias, c.learning_rate)
             for c in first] == [
-        ("danq-cpu", "fixed", 100, 0, "adam", "label_rates", 3e-3),  # the study's DanQ
-        ("danq-cpu", "fixed", 100, 0, "adam", "label_rates", 1e-3),  # C1: both at one rate
+        ("danq-cpu", "fixed", 100, 0, "adam", "label_rates", 1e-3),  # the study's DanQ and C1's
         ("deepsea-cpu", "fixed", 100, 0, "adam", "label_rates", 1e-3),
         ("danq-cpu", "fixed", 100, 0, "rmsprop", "zero", 1e-3)]  # DanQ's own training, as control
     assert first[0] == experiments.dropout_arms(p, "/data", 100, 0, 1)[0]
-    seeds = [c.seed for c in configs[4:]]
+    assert experiments.full_data_runs(p, "/data", 100)[0] == first[0]
+    seeds = [c.seed for c in configs[3:]]
     assert seeds == sorted(seeds)  # seed by seed: a partial study holds whole pairs
     assert all(c.max_epochs == 60 and c.patience == 5 and c.n_train is None for c in configs)
-    assert {c.learning_rate for c in configs[4:]} == {3e-3}  # one rate for both batch sizes
+    assert {c.learning_rate for c in configs[3:]} == {1e-3}  # one rate for both batch sizes
     assert pd.Series([c.batch for c in configs if c.model == "danq-cpu"]).value_counts().to_dict() == {
-        100: 22, 1000: 20}
+        100: 21, 1000: 20}
 
 
 def test_notebook_parameters_are_checked_before_any_data_work(tmp_path):
