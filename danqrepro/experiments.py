@@ -84,7 +84,7 @@ def study_configs(preset: Preset, data: str) -> list[TrainConfig]:
             by_seed.setdefault(c.seed, []).append(c)
     control = optimizer_control(preset, data)
     first = positive_controls(preset, data)
-    ordered = first + [c for c in ([control] if control else []) if c not in first]
+    ordered = first + ([control] if control and control not in first else [])
     for seed in sorted(by_seed):
         ordered += [c for c in sorted(by_seed[seed], key=lambda c: (c.dropout, -c.batch))
                     if c not in ordered]

@@ -1,7 +1,8 @@
 """Sets of runs: one directory per (configuration, seed), reused when finished.
 
 A run's directory name is a hash of its configuration (the model's architecture
-included) with the data path replaced by the data's content fingerprint, so a study can grow across notebook runs and machines:
+included) with the data path replaced by the data's content fingerprint, so a study can
+grow across notebook runs and machines:
 rerunning a notebook trains only the runs that are missing, and resumes interrupted ones.
 """
 
