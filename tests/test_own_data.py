@@ -114,6 +114,9 @@ BAD = {
     "a label other than 0/1": (
         lambda t: (by_split(t), dict(LABELS, d="021")),
         r"labels\.tsv: line 5, target 'DNase\|K562': '2' \(labels must be 0 or 1\)"),
+    "a label that is not a number": (
+        lambda t: (by_split(t), dict(LABELS, e="1y0")),
+        r"labels\.tsv: line 6, target 'DNase\|K562': 'y' \(labels must be 0 or 1\)"),
     "unequal lengths without a length": (
         lambda t: (by_split(t, dict(SEQS, e="ACGT")), LABELS),
         r"valid\.fa: record 'e' \(line 5\) has 4 bases where 'a' has 10; pass a length"),
@@ -305,3 +308,20 @@ def test_convert_train_predict_variant_effect_from_the_command_line(tmp_path):
             "--by-chromosome", "valid=chr9", tmp_path / "store2")
     assert r.returncode == 1 and "split 'valid' is empty" in r.stderr
     assert not (tmp_path / "store2").exists()
+
+
+def test_labels_read_in_chunks_keep_rows_and_line_numbers(tmp_path):
+    from danqrepro.data.fasta import read_labels
+    labels = write_labels(tmp_path / "labels.tsv", LABELS)
+    targets, rows = read_labels(labels, tmp_path / "packed.npy", values_per_chunk=6)  # 2 rows a chunk
+    assert targets == TARGETS and rows == {n: i for i, n in enumerate(LABELS)}
+    packed = np.load(tmp_path / "packed.npy")
+    np.testing.assert_array_equal(np.unpackbits(packed, axis=1, count=3),
+                                  [[int(c) for c in v] for v in LABELS.values()])
+    write_labels(labels, dict(LABELS, f="01x"))  # the 6th row: line 7, in the third chunk
+    with pytest.raises(DataError, match=r"line 7, target 'H3K27ac': 'x'"):
+        read_labels(labels, tmp_path / "packed.npy", values_per_chunk=6)
+    write_labels(labels, LABELS)
+    labels.write_text(labels.read_text() + "g\t0\t0\t0\na\t1\t1\t1\n")  # 'a' again, on line 9
+    with pytest.raises(DataError, match=r"line 9: sequence 'a' already on line 2"):
+        read_labels(labels, tmp_path / "packed.npy", values_per_chunk=6)

@@ -40,14 +40,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..files import DataError, atomic_directory, write_json_atomic
-from .deepsea import ALPHABET, SPLITS
+from .deepsea import ALPHABET, N_CODE, SPLITS, reverse_complement_codes
 from .store import MANIFEST, STORE_FORMAT, NpyWriter, sha256_file
 
-N_CODE = 4
 _TABLE = np.full(256, 255, np.uint8)
 for _code, _base in enumerate(ALPHABET + "N"):
     _TABLE[ord(_base)] = _TABLE[ord(_base.lower())] = _code
-_COMPLEMENT = np.array([3, 2, 1, 0, N_CODE], np.uint8)  # A<->T, G<->C, N
 COORDINATES = re.compile(r"^(?P<chrom>[^:\s]+):(?P<start>\d+)-(?P<end>\d+)")
 
 
@@ -66,11 +64,6 @@ def fit_length(codes: np.ndarray, length: int) -> np.ndarray:
     left = (length - n) // 2
     return np.concatenate([np.full(left, N_CODE, np.uint8), codes,
                            np.full(length - n - left, N_CODE, np.uint8)])
-
-
-def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
-    """Reverse complement of codes (..., length); N stays N."""
-    return _COMPLEMENT[codes[..., ::-1]]
 
 
 def _line_of(path: Path, offset: int) -> int:
@@ -132,13 +125,14 @@ class FastaFile:
         self._fasta.close()
 
 
-def read_labels(path: str | os.PathLike, packed_out: Path, chunk: int = 50_000
+def read_labels(path: str | os.PathLike, packed_out: Path, values_per_chunk: int = 2_000_000
                 ) -> tuple[list[str], dict[str, int]]:
     """Read a labels table in chunks into a packed uint8 ``.npy`` (rows, ceil(targets / 8)).
 
     Returns the target names (the header after the first column) and the row of each
     sequence name. Raises DataError naming the file and line of a value other than 0 or 1,
-    a duplicate name, a missing value or a short row.
+    a duplicate name, a missing value or a malformed row. Chunks hold about
+    ``values_per_chunk`` labels, parsed as numbers, so memory does not grow with the rows.
     """
     import pandas as pd
     path = Path(path)
@@ -150,27 +144,30 @@ def read_labels(path: str | os.PathLike, packed_out: Path, chunk: int = 50_000
         raise DataError(f"{path}: line 1 must be a tab-separated header: the sequence-name "
                         "column, then one column per target")
     targets = header[1:]
-    if len(set(targets)) != len(targets):
-        raise DataError(f"{path}: line 1 names a target twice")
+    if len(set(header)) != len(header):
+        raise DataError(f"{path}: line 1 names a column twice")
     rows: dict[str, int] = {}
     parts = []
     try:
-        reader = pd.read_csv(path, sep="\t", dtype=str, chunksize=chunk, keep_default_na=False,
-                             na_filter=False)
+        reader = pd.read_csv(path, sep="\t", dtype={header[0]: str}, na_filter=False,
+                             chunksize=max(1, values_per_chunk // len(targets)))
         for block in reader:
             first_line = len(rows) + 2  # the header is line 1
             values = block.iloc[:, 1:].to_numpy()
-            bad = ~np.isin(values, ("0", "1"))
+            # a column with anything but numbers comes back as strings: compare as text
+            bad = (~np.isin(values.astype(str), ("0", "1")) if values.dtype == object
+                   else ~np.isin(values, (0, 1)))
             if bad.any():
                 r, c = np.argwhere(bad)[0]
                 raise DataError(f"{path}: line {first_line + r}, target {targets[c]!r}: "
-                                f"{values[r, c]!r} (labels must be 0 or 1)")
+                                f"{str(values[r, c])!r} (labels must be 0 or 1)")
             for i, name in enumerate(block.iloc[:, 0]):
                 if name in rows:
                     raise DataError(f"{path}: line {first_line + i}: sequence {name!r} already "
                                     f"on line {rows[name] + 2}")
                 rows[name] = len(rows)
-            parts.append(np.packbits(values == "1", axis=1))
+            parts.append(np.packbits(values.astype(str) == "1" if values.dtype == object
+                                     else values == 1, axis=1))
     except pd.errors.ParserError as err:
         raise DataError(f"{path}: {err}") from err
     if not rows:
