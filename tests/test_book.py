@@ -145,9 +145,8 @@ def test_site_check_catches_what_it_should(tmp_path):
         assert expected in problems
 
 
-def test_positive_control_template_runs_and_glues_sane_values(tmp_path):
-    # not yet a chapter of the book: it joins CHAPTERS once the cpu study's controls are run
-    path = run_chapter("control", "smoke", tmp_path / "out", str(tmp_path / "runs"))
+def test_positive_control_chapter_glues_sane_values(smoke_chapters):
+    path = smoke_chapters["control"]
     control = glued(path)
     assert 0 <= float(control["danq_roc"]) <= 1 and 0.5 < float(control["oracle_roc"]) <= 1
     assert 0.5 < float(control["scan_roc"]) <= 1  # the planted motifs rank positives first
