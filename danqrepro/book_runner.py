@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .report import repo_root
 
-CHAPTERS = ("control", "architecture", "compare", "batchsize", "fulldata", "scorecard", "performance")
+CHAPTERS = ("control", "architecture", "compare", "batchsize", "fulldata", "motifs", "scorecard", "performance")
 
 
 def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = None) -> Path:
