@@ -64,6 +64,9 @@ def test_every_template_runs_and_glues_sane_values(smoke_chapters):
     full = values["fulldata"]
     assert 0 <= float(full["c1_roc_better"]) <= 100
     assert 0.5 < float(full["reference_roc"]) <= 1  # the oracle
+    motifs = values["motifs"]
+    assert motifs["danq_filters"] == "8" and 0 <= int(motifs["danq_matched"]) <= 8  # danq-tiny
+    assert "planted motifs" in motifs["recovered_sentence"]
     card = values["scorecard"]
     assert {"claims_table", "n_supported", "danq_test_roc", "hours"} <= set(card)
     assert card["n_rows"] == "6"  # C1-C4, and C5 within each batch size
