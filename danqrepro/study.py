@@ -56,6 +56,27 @@ def run_all(configs: list[TrainConfig], root: str | Path, verbose: int = 0,
     return records
 
 
+def finished_seeds(preset, data: str, root: str | Path) -> int:
+    """How many seeds of a preset's dropout arms have finished in all four cells (both
+    arms at both batch sizes), counting from seed 0 and capping each arm at its preset
+    count: the largest study a rendering can take without training anything."""
+    from .experiments import dropout_arms
+    store, root = resolve_store(data, progress=False), Path(root)
+
+    def done(config):
+        record = load_run(root / run_key(config, store))
+        return bool(record) and record["status"] in TERMINAL
+
+    k = 0
+    while k < max(preset.n_runs_random, preset.n_runs_fixed):
+        n_random, n_fixed = min(k + 1, preset.n_runs_random), min(k + 1, preset.n_runs_fixed)
+        if not all(done(c) for b in (preset.small_batch, preset.large_batch)
+                   for c in dropout_arms(preset, data, b, n_random, n_fixed)):
+            break
+        k += 1
+    return k
+
+
 def progress(configs: list[TrainConfig], root: str | Path):
     """Where each run of a study stands, without training anything: one row per config
     with its state (``missing``, ``running`` or a finished status), epochs, whether it is
