@@ -25,6 +25,15 @@ def peak_rss_mib() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 
+def run_child(code: str, *args) -> dict:
+    """Run ``code`` in a fresh Python (so its peak RSS is its own) with ``args`` as its
+    argv, from the repository root; return the JSON object on its last line of output."""
+    import subprocess
+    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], check=True,
+                         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def timed(fn, *args, **kwargs):
     start = time.perf_counter()
     out = fn(*args, **kwargs)

@@ -13,12 +13,10 @@ the store); the original approach is measured only up to 1M samples (it needs ab
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from common import save
+from common import run_child, save
 
 CHILD = r"""
 import json, os, sys, time
@@ -53,9 +51,7 @@ print(json.dumps({"seconds": seconds, "peak_rss_mib": int(hwm.split()[1]) / 1024
 
 
 def child(step, n, d):
-    out = subprocess.run([sys.executable, "-c", CHILD, step, str(n), str(d)], check=True,
-                         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(CHILD, step, n, d)
 
 
 def main():

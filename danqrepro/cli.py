@@ -18,9 +18,57 @@ def _synth(args):
 
 
 def _convert(args):
-    from .data.store import convert
-    store = convert(args.bundle_dir, args.store_dir, slab=args.slab, overwrite=args.overwrite)
+    if args.fasta:
+        from .data.fasta import convert_fasta
+        if len(args.paths) != 1 or not args.labels:
+            raise ValueError("convert --fasta: expected --labels LABELS.tsv and one output "
+                             "directory (convert --fasta SEQS.fa --labels LABELS.tsv OUT)")
+        store = convert_fasta(_fasta_splits(args.fasta), args.labels, args.paths[0],
+                              length=args.length, valid_fraction=args.valid_fraction,
+                              test_fraction=args.test_fraction,
+                              chromosomes=_assignments(args.by_chromosome, "--by-chromosome"),
+                              seed=args.seed, overwrite=args.overwrite)
+    else:
+        from .data.store import convert
+        if len(args.paths) != 2:
+            raise ValueError("convert: expected BUNDLE_DIR STORE_DIR (or --fasta, --labels and "
+                             "one output directory)")
+        store = convert(*args.paths, slab=args.slab, overwrite=args.overwrite)
     print(f"{store.path}: fingerprint {store.fingerprint[:16]}")
+
+
+def _assignments(items: list[str] | None, option: str) -> dict[str, list[str]] | None:
+    """``["valid=chr7", "test=chr8,chr9"]`` -> ``{"valid": ["chr7"], "test": ["chr8", "chr9"]}``."""
+    if not items:
+        return None
+    out = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep or not values:
+            raise ValueError(f"{option} {item!r}: expected SPLIT=VALUE[,VALUE...]")
+        out.setdefault(key, []).extend(values.split(","))
+    return out
+
+
+def _fasta_splits(items: list[str]):
+    """``--fasta SEQS.fa`` (one file) or ``--fasta train=a.fa --fasta valid=b.fa ...``."""
+    if len(items) == 1 and "=" not in items[0]:
+        return items[0]
+    return {k: v[0] for k, v in _assignments(items, "--fasta").items()}
+
+
+def _predict(args):
+    from .predict import predict_run
+    n = predict_run(args.run_dir, args.fasta, args.out, fit=args.fit, batch=args.batch)
+    print(f"{args.out}: {n} sequences")
+
+
+def _variant_effect(args):
+    from .variants import variant_effects_run
+    summary = variant_effects_run(args.run_dir, args.vcf, args.genome, args.out,
+                                  on_mismatch=args.on_mismatch, targets=args.targets,
+                                  batch=args.batch)
+    print(json.dumps(summary, indent=1))
 
 
 def _info(args):
@@ -34,6 +82,7 @@ def _info(args):
               f"{store.n_targets} targets, fingerprint {store.fingerprint[:16]}")
         splits = {name: (s["n"], np.array(s["positive_rate"]))
                   for name, s in store.manifest["splits"].items()}
+        classes = store.target_classes or {"all": range(store.n_targets)}
     elif is_bundle(path):
         print(f"bundle {path}")
         splits = {}
@@ -44,11 +93,12 @@ def _info(args):
                 splits[split] = (reader.n, y.mean(axis=0))
                 reader.close()
         print("(positive rates from the first 20,000 samples of each split)")
+        classes = class_ranges(next(iter(splits.values()))[1].size)
     else:
         sys.exit(f"{path}: neither a store nor a DeepSEA bundle")
     for split, (n, rates) in splits.items():
         print(f"{split}: {n:,} samples ({n // 2:,} sequences + reverse complements)")
-        for cls, cols in class_ranges(rates.size).items():
+        for cls, cols in classes.items():
             r = rates[list(cols)]
             print(f"  {cls:8s} {len(cols):4d} targets  positive rate mean {r.mean():.4f} "
                   f"[min {r.min():.4f}, max {r.max():.4f}]")
@@ -123,12 +173,46 @@ def main(argv=None):
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_synth)
 
-    p = sub.add_parser("convert", help="stream a bundle into a compact store")
-    p.add_argument("bundle_dir")
-    p.add_argument("store_dir")
-    p.add_argument("--slab", type=int, default=8192, help="samples read at a time")
+    p = sub.add_parser("convert", help="stream a DeepSEA bundle, or FASTA files and labels, "
+                                       "into a compact store")
+    p.add_argument("paths", nargs="+", metavar="BUNDLE_DIR STORE_DIR | OUT",
+                   help="a bundle and the store to write; with --fasta, the store alone")
+    p.add_argument("--fasta", action="append", metavar="[SPLIT=]FASTA",
+                   help="one FASTA (split by --valid-fraction/--test-fraction or --by-chromosome), "
+                        "or one per split: --fasta train=a.fa --fasta valid=b.fa [--fasta test=c.fa]")
+    p.add_argument("--labels", help="TSV: sequence name, then one 0/1 column per target")
+    p.add_argument("--length", type=int, default=None,
+                   help="centre, crop and N-pad sequences to this length (default: all must be equal)")
+    p.add_argument("--valid-fraction", type=float, default=0.1)
+    p.add_argument("--test-fraction", type=float, default=0.1)
+    p.add_argument("--by-chromosome", action="append", metavar="SPLIT=CHROM[,CHROM]",
+                   help="split one FASTA of chr:start-end records by chromosome, e.g. "
+                        "--by-chromosome valid=chr7 --by-chromosome test=chr8,chr9")
+    p.add_argument("--seed", type=int, default=0, help="the random split's seed")
+    p.add_argument("--slab", type=int, default=8192, help="samples read at a time (bundles)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_convert)
+
+    p = sub.add_parser("predict", help="a run's predictions for the sequences of a FASTA file")
+    p.add_argument("run_dir")
+    p.add_argument("fasta")
+    p.add_argument("-o", "--out", required=True, help="TSV: name, then one column per target")
+    p.add_argument("--fit", action="store_true",
+                   help="centre, crop and N-pad sequences to the model's length")
+    p.add_argument("--batch", type=int, default=256)
+    p.set_defaults(func=_predict)
+
+    p = sub.add_parser("variant-effect", help="reference against alternative predictions of VCF variants")
+    p.add_argument("run_dir")
+    p.add_argument("--vcf", required=True)
+    p.add_argument("--genome", required=True, help="reference FASTA the VCF was called on")
+    p.add_argument("-o", "--out", required=True,
+                   help="TSV, one row per variant allele and target (skipped ones: OUT.skipped.tsv)")
+    p.add_argument("--on-mismatch", choices=["skip", "fail"], default="skip",
+                   help="a REF that differs from the genome: count and skip, or stop")
+    p.add_argument("--targets", nargs="+", default=None, help="only these target names")
+    p.add_argument("--batch", type=int, default=128)
+    p.set_defaults(func=_variant_effect)
 
     p = sub.add_parser("info", help="splits, counts, targets by class, positive rates")
     p.add_argument("path")

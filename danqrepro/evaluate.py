@@ -101,13 +101,15 @@ def average_precision(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return per_target_aucs(labels, scores)[1]
 
 
-def score(pred: np.ndarray, labels: np.ndarray, average_rc: bool = True) -> dict:
+def score(pred: np.ndarray, labels: np.ndarray, average_rc: bool = True,
+          classes: dict[str, range] | None = None) -> dict:
     """Per-target ROC AUC and PR AUC with class summaries.
 
     Parameters
     ----------
     pred, labels : (n, targets) in the split's layout (forward half, then RC half).
     average_rc : average strands first, as DeepSEA and DanQ did.
+    classes : column ranges to summarise besides "all" (None: DeepSEA's classes).
 
     Returns
     -------
@@ -126,14 +128,16 @@ def score(pred: np.ndarray, labels: np.ndarray, average_rc: bool = True) -> dict
         "n_scored": int(labels.shape[1] - skipped.size),
         "n_skipped": int(skipped.size),
         "skipped": skipped.tolist(),
-        "by_class": summarise(roc, pr),
+        "by_class": summarise(roc, pr, classes),
     }
 
 
-def summarise(roc: np.ndarray, pr: np.ndarray) -> dict:
-    """Mean and median of ROC AUC and PR AUC per class (DeepSEA's column ranges)."""
+def summarise(roc: np.ndarray, pr: np.ndarray, classes: dict[str, range] | None = None) -> dict:
+    """Mean and median of ROC AUC and PR AUC per class (``classes``, default DeepSEA's
+    column ranges) and over all targets."""
     roc, pr = np.asarray(roc, dtype=float), np.asarray(pr, dtype=float)
-    groups = {name: np.asarray(list(r)) for name, r in class_ranges(roc.size).items()}
+    classes = class_ranges(roc.size) if classes is None else classes
+    groups = {name: np.asarray(list(r)) for name, r in classes.items()}
     groups["all"] = np.arange(roc.size)
     out = {}
     for name, cols in groups.items():
@@ -216,7 +220,7 @@ def evaluate_run(model, store, split: str, out: str | Path, batch: int = 1000) -
     """Score ``model`` on ``split`` of ``store``; write ``out/metrics-<split>.json``."""
     from .files import write_json_atomic
     pred, labels = predict(model, store, split, batch)
-    metrics = score(pred, labels)
+    metrics = score(pred, labels, classes=store.target_classes)
     metrics["split"] = split
     write_json_atomic(Path(out) / f"metrics-{split}.json", metrics)
     return metrics

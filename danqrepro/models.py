@@ -79,7 +79,28 @@ def build_model(model: str | ModelConfig, seq_len: int = 1000, n_targets: int = 
     builder = {"danq": _danq, "deepsea": _deepsea}.get(config.arch)
     if builder is None:
         raise ValueError(f"unknown arch {config.arch!r}; expected 'danq' or 'deepsea'")
+    if n_targets < 1:
+        raise ValueError(f"n_targets={n_targets}: expected at least one target")
+    shortest = min_length(config)
+    if seq_len < shortest:
+        raise ValueError(f"seq_len={seq_len}: too short for {config.arch} with {config.conv_width}-bp "
+                         f"filters and pooling {config.pool}; it needs at least {shortest} bp")
     return builder(config, seq_len, n_targets, seed)
+
+
+def min_length(config: ModelConfig) -> int:
+    """The shortest input that leaves one position after every convolution and pooling."""
+    def positions(length: int) -> int:
+        n_conv = 1 if config.arch == "danq" else len(config.conv_filters)
+        for i in range(n_conv):
+            length -= config.conv_width - 1
+            if config.arch == "danq" or i < n_conv - 1:
+                length //= config.pool
+        return length
+    length = config.conv_width
+    while positions(length) < 1:
+        length += 1
+    return length
 
 
 def _danq(c: ModelConfig, seq_len: int, n_targets: int, seed) -> keras.Model:

@@ -83,6 +83,14 @@ def reverse_complement(x: np.ndarray) -> np.ndarray:
     return x[..., ::-1, ::-1]
 
 
+_COMPLEMENT_CODE = np.array([3, 2, 1, 0, 4], np.uint8)  # A<->T, G<->C, N stays N
+
+
+def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
+    """Reverse complement of base codes (..., length) in A, G, C, T = 0..3 order, N = 4."""
+    return _COMPLEMENT_CODE[codes[..., ::-1]]
+
+
 def _check_one_hot(x: np.ndarray, where: str, channel_axis: int = -1) -> None:
     """0/1 values with at most one base per position (an N is all zeros in DeepSEA)."""
     if x.size and (x.max() > 1 or (x.dtype.kind in "if" and x.min() < 0)):

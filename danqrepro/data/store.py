@@ -28,7 +28,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..files import DataError, atomic_directory, read_json, write_json_atomic
-from .deepsea import ALPHABET, SPLITS, MatSplit, is_bundle, open_mat_split
+from .deepsea import ALPHABET, SPLITS, MatSplit, class_ranges, is_bundle, open_mat_split
 
 MANIFEST = "manifest.json"
 STORE_FORMAT = "danqrepro-store/1"
@@ -140,6 +140,12 @@ class Store:
     def fingerprint(self) -> str:
         """A content hash of the store: equal stores have equal fingerprints."""
         return self.manifest["fingerprint"]
+
+    @property
+    def target_classes(self) -> dict[str, range]:
+        """DeepSEA's DNase / TF / histone column ranges for a bundle's store (synthetic or
+        DeepSEA); none for a store of your own labels (its targets are only "all")."""
+        return {} if self.manifest.get("targets") else class_ranges(self.n_targets)
 
     @property
     def is_synthetic(self) -> bool:

@@ -42,7 +42,7 @@ import numpy as np
 import scipy.io
 from tqdm.auto import tqdm
 
-from .deepsea import N_CODE, SEQ_LEN, class_ranges
+from .deepsea import SEQ_LEN, class_ranges, reverse_complement_codes
 from .motifs import JASPAR_RELEASE, Motif, load_jaspar, select_motifs
 from ..files import atomic_directory, read_json, write_json_atomic
 from .store import ORACLE_FILE, SYNTHETIC_META, codes_to_one_hot
@@ -260,11 +260,6 @@ class Rules:
         oracle = 1 / (1 + np.exp(-(features @ self.weights + self.bias)))
         labels = (rng.random(oracle.shape) < oracle).astype(np.uint8)
         return codes, labels, oracle.astype(np.float32)
-
-
-def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
-    """Reverse complement of (n, length) codes in A, G, C, T (complement = 3 - code)."""
-    return np.where(codes == N_CODE, N_CODE, 3 - codes)[:, ::-1].astype(np.uint8)
 
 
 def _matlab_header() -> bytes:

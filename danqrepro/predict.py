@@ -1,0 +1,132 @@
+"""A trained run applied to new sequences (``danqrepro predict``) and to variants
+(``danqrepro variant-effect``, :mod:`danqrepro.variants`).
+
+Every prediction is the mean of the model's probabilities on a sequence and on its
+reverse complement, as DeepSEA's and DanQ's test metrics are. Sequences stream from the
+FASTA file in batches, so memory is bounded whatever the file's size, and the output is
+written under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .data.deepsea import N_TARGETS, class_ranges, reverse_complement
+from .data.fasta import FastaFile, fit_length
+from .data.store import codes_to_one_hot
+from .files import DataError, atomic_file
+
+
+def target_names(store) -> list[str]:
+    """Column names for a store's targets: its own (a FASTA store's labels header); the
+    published DeepSEA features, ``cell type|assay|treatment``, for the 919-target DeepSEA
+    layout; ``class:column`` for a synthetic store (``TF:125``); else ``target_i``."""
+    if store.manifest.get("targets"):
+        return list(store.manifest["targets"])
+    if store.is_synthetic:
+        return [f"{cls}:{i}" for cls, columns in class_ranges(store.n_targets).items() for i in columns]
+    if store.n_targets == N_TARGETS:
+        from .evaluate import published_aucs
+        table = published_aucs()
+        return [f"{c}|{a}|{t}" for c, a, t in table.iloc[:, :3].itertuples(index=False)]
+    return [f"target_{i}" for i in range(store.n_targets)]
+
+
+def predict_strands(model, x: np.ndarray) -> np.ndarray:
+    """Mean probabilities over both strands.
+
+    Parameters
+    ----------
+    model : a Keras model of (batch, length, 4) -> (batch, targets).
+    x : one-hot (n, length, 4), A, G, C, T.
+
+    Returns
+    -------
+    float32 (n, targets): (model(x) + model(reverse complement of x)) / 2, both strands
+    in one call.
+    """
+    x = np.asarray(x, np.float32)
+    both = np.asarray(model.predict_on_batch(np.concatenate([x, reverse_complement(x)])))
+    return (both[:len(x)] + both[len(x):]) / 2
+
+
+def _write_table(out: Path, header: list[str], blocks) -> int:
+    """Write ``(names, values)`` blocks as tab-separated rows (6 significant digits) under a
+    temporary name; return the row count."""
+    n, row_format = 0, "\t".join(["%.6g"] * (len(header) - 1)) + "\n"
+    with atomic_file(out) as tmp, open(tmp, "w") as f:
+        f.write("\t".join(header) + "\n")
+        for names, values in blocks:
+            # one %-format per row of floats: several times faster than a format per value
+            f.writelines(name + "\t" + row_format % tuple(row) for name, row in zip(names, values.tolist()))
+            n += len(names)
+    return n
+
+
+def predict_fasta(model, fasta: str | os.PathLike, out: str | os.PathLike, names: list[str],
+                  length: int | None = None, batch: int = 256, progress: bool = True) -> int:
+    """Predict every record of a FASTA file into a TSV: ``name`` then one column per target.
+
+    Parameters
+    ----------
+    model : a Keras model of (batch, L, 4) -> (batch, targets).
+    fasta : FASTA file; records must be L bases long, unless ``length`` is given.
+    out : the TSV to write.
+    names : target names, one per model output.
+    length : centre and crop or N-pad records to the model's length L (must equal it).
+    batch : records per model call (each call also holds their reverse complements).
+
+    Returns
+    -------
+    The number of records predicted.
+    """
+    seq_len = model.input_shape[1]
+    if len(names) != model.output_shape[-1]:
+        raise ValueError(f"{len(names)} target names for a model of {model.output_shape[-1]} outputs")
+    if length is not None and length != seq_len:
+        raise DataError(f"length={length}: the model takes {seq_len} bp")
+    reader = FastaFile(fasta)
+    try:
+        for name in reader.names:  # every record checked before any prediction
+            reader.codes(name)
+            if length is None and reader.length(name) != seq_len:
+                raise DataError(f"{reader.path}: record {name!r} (line {reader.line_of(name)}) has "
+                                f"{reader.length(name)} bases, the model takes {seq_len}; pass a "
+                                f"length (CLI: --fit) to centre, crop and pad")
+
+        def one_hot(block):
+            return codes_to_one_hot(np.stack([fit_length(reader.codes(n), seq_len) for n in block]))
+
+        def batches():
+            # the model runs on one batch (in a thread: TensorFlow releases the GIL) while
+            # the next is read and encoded and the last one's rows are formatted
+            blocks = [reader.names[i:i + batch] for i in range(0, len(reader.names), batch)]
+            bar = tqdm(total=len(reader.names), desc="predict", unit="seq", disable=not progress)
+            with ThreadPoolExecutor(1) as pool:
+                pending = pool.submit(predict_strands, model, one_hot(blocks[0]))
+                for i, block in enumerate(blocks):
+                    values = pending.result()
+                    if i + 1 < len(blocks):
+                        pending = pool.submit(predict_strands, model, one_hot(blocks[i + 1]))
+                    yield block, values
+                    bar.update(len(block))
+            bar.close()
+
+        return _write_table(Path(out), ["name", *names], batches())
+    finally:
+        reader.close()
+
+
+def predict_run(run_dir: str | os.PathLike, fasta: str | os.PathLike, out: str | os.PathLike,
+                fit: bool = False, batch: int = 256, progress: bool = True) -> int:
+    """:func:`predict_fasta` with a finished run's best model and its store's target names;
+    ``fit`` centres, crops and pads records to the model's length."""
+    from .train import load_run_model
+    model, _, store = load_run_model(run_dir)
+    return predict_fasta(model, fasta, out, target_names(store), store.seq_len if fit else None,
+                         batch, progress)

@@ -1,0 +1,188 @@
+"""Variant effects: a trained model on the reference and the alternative allele of each
+VCF record (``danqrepro variant-effect``), as DeepSEA and Selene report them.
+
+Rules, for a model of input length L:
+
+- The window starts L // 2 bases before the variant's first reference base (VCF POS),
+  so a SNV sits at position L // 2 (0-based) of an L-base window of the genome.
+- The alternative sequence keeps the same left flank, then the alternative allele, then
+  the genome after the reference allele, cut to L bases: an indel shifts only the bases
+  to its right, and both sequences are L long.
+- A record with several alternative alleles gives one row per allele.
+- Skipped, with the reason written to ``<out>.skipped.tsv``: symbolic or missing alleles
+  (``<DEL>``, ``*``, ``.``) and alleles with other characters than ACGTN; alleles longer
+  than the window's right half; windows that would run past a chromosome end.
+- The reference allele is checked against the genome (case-insensitive). A mismatch is
+  counted and skipped, or raises with ``on_mismatch="fail"``.
+- A chromosome of the VCF that the genome lacks raises before any prediction.
+
+Each probability is the mean over the sequence and its reverse complement
+(:func:`danqrepro.predict.predict_strands`). The output has one row per variant allele
+and target: reference and alternative probabilities, their difference (alt - ref) and
+the log-odds difference, logit(alt) - logit(ref), with probabilities clipped to
+[1e-7, 1 - 1e-7].
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .data.fasta import FastaFile, encode
+from .data.store import codes_to_one_hot
+from .files import DataError, atomic_file
+from .predict import predict_strands
+
+EPS = 1e-7
+COLUMNS = ["chrom", "pos", "id", "ref", "alt", "target", "ref_prob", "alt_prob", "diff",
+           "logodds_diff"]
+
+
+def _open_vcf(path: Path):
+    from cyvcf2 import VCF
+    if not path.is_file():
+        raise DataError(f"{path}: no such VCF file")
+    try:
+        return VCF(str(path))
+    except (OSError, IOError) as err:
+        raise DataError(f"{path}: not a readable VCF ({err})") from err
+
+
+def windows(record_chrom: str, pos: int, ref: str, alt: str, genome: FastaFile,
+            length: int) -> tuple[np.ndarray, np.ndarray] | str:
+    """Reference and alternative codes (length,) around a variant, or the reason to skip it.
+
+    ``pos`` is the VCF's 1-based position of the reference allele's first base.
+    """
+    if alt.startswith("<") or alt in ("*", ".", "") or (encode(alt) > 4).any():
+        return "symbolic or missing alternative allele"
+    left = length // 2
+    if len(alt) > length - left:
+        return "allele longer than the window's right half"
+    start = pos - 1 - left
+    chrom_len = genome.length(record_chrom)
+    right_end = pos - 1 + len(ref) + (length - left - len(alt))  # genome end of the alt window
+    if start < 0 or max(start + length, right_end) > chrom_len:
+        return f"within {left} bp of a chromosome end"
+    seq = genome.sequence(record_chrom, start, max(start + length, right_end)).upper()
+    if seq[left:left + len(ref)] != ref.upper():
+        return "reference mismatch"
+    ref_seq = seq[:length]
+    alt_seq = (seq[:left] + alt.upper() + seq[left + len(ref):])[:length]
+    codes = encode(ref_seq), encode(alt_seq)
+    if (codes[0] > 4).any():
+        return "genome window holds characters other than ACGTN"
+    return codes
+
+
+def variant_effects(model, vcf: str | os.PathLike, genome: str | os.PathLike,
+                    out: str | os.PathLike, names: list[str], on_mismatch: str = "skip",
+                    targets: list[str] | None = None, batch: int = 128,
+                    progress: bool = True) -> dict:
+    """Score every VCF record's alleles with ``model``; write the effects TSV (``COLUMNS``)
+    and ``<out>.skipped.tsv``.
+
+    Parameters
+    ----------
+    model : Keras model of (batch, L, 4) -> (batch, targets).
+    vcf, genome : the variants (cyvcf2 reads VCF and BCF, plain or bgzipped) and the
+        reference FASTA they were called on.
+    names : target names, one per model output.
+    on_mismatch : ``"skip"`` (count and skip records whose REF differs from the genome)
+        or ``"fail"``.
+    targets : write only these target names (None: all).
+    batch : variant alleles per model call.
+
+    Returns
+    -------
+    dict: ``scored`` (alleles), ``skipped`` (count by reason), ``records``.
+    """
+    if on_mismatch not in ("skip", "fail"):
+        raise ValueError(f"on_mismatch={on_mismatch!r}: expected 'skip' or 'fail'")
+    vcf, out = Path(vcf), Path(out)
+    columns = list(range(len(names))) if targets is None else [_column(names, t) for t in targets]
+    length = model.input_shape[1]
+    reference = FastaFile(genome)
+    try:
+        known = set(reference.names)
+        n_records = 0
+        for i, v in enumerate(_open_vcf(vcf), start=1):  # chromosomes checked before any work
+            n_records += 1
+            if v.CHROM not in known:
+                raise DataError(f"{vcf}: record {i} ({v.CHROM}:{v.POS}): chromosome {v.CHROM!r} is not "
+                                f"in {reference.path} (it has {', '.join(reference.names[:5])}"
+                                f"{', ...' if len(reference.names) > 5 else ''})")
+        skipped, rows_skipped = Counter(), []
+
+        def alleles():
+            bar = tqdm(total=n_records, desc="variants", unit="rec", disable=not progress)
+            for i, v in enumerate(_open_vcf(vcf), start=1):
+                for alt in v.ALT or ["."]:
+                    key = (v.CHROM, v.POS, v.ID or ".", v.REF, alt)
+                    result = windows(v.CHROM, v.POS, v.REF, alt, reference, length)
+                    if isinstance(result, str):
+                        if result == "reference mismatch" and on_mismatch == "fail":
+                            raise DataError(f"{vcf}: record {i} ({v.CHROM}:{v.POS}): REF {v.REF!r} "
+                                            f"differs from {reference.path}")
+                        skipped[result] += 1
+                        rows_skipped.append((*key, result))
+                        continue
+                    yield key, result
+                bar.update(1)
+            bar.close()
+
+        def scored():
+            block = []
+            for item in alleles():
+                block.append(item)
+                if len(block) == batch:
+                    yield from _score(model, block, columns, names)
+                    block = []
+            if block:
+                yield from _score(model, block, columns, names)
+
+        n = 0
+        with atomic_file(out) as tmp, open(tmp, "w") as f:
+            f.write("\t".join(COLUMNS) + "\n")
+            for row in scored():
+                f.write("\t".join(row) + "\n")
+                n += 1
+        with atomic_file(out.with_name(out.name + ".skipped.tsv")) as tmp, open(tmp, "w") as f:
+            f.write("chrom\tpos\tid\tref\talt\treason\n")
+            f.writelines("\t".join(map(str, r)) + "\n" for r in rows_skipped)
+    finally:
+        reference.close()
+    return {"records": n_records, "scored": n // max(len(columns), 1), "skipped": dict(skipped)}
+
+
+def _column(names: list[str], target: str) -> int:
+    if target in names:
+        return names.index(target)
+    raise DataError(f"target {target!r}: not one of the model's {len(names)} targets "
+                    f"(e.g. {', '.join(names[:3])})")
+
+
+def _score(model, block, columns, names):
+    ref = codes_to_one_hot(np.stack([codes[0] for _, codes in block]))
+    alt = codes_to_one_hot(np.stack([codes[1] for _, codes in block]))
+    p = np.clip(predict_strands(model, np.concatenate([ref, alt])), EPS, 1 - EPS)
+    p_ref, p_alt = p[:len(block)], p[len(block):]
+    logit = lambda q: np.log(q) - np.log1p(-q)  # noqa: E731
+    diff, lod = p_alt - p_ref, logit(p_alt) - logit(p_ref)
+    for i, (key, _) in enumerate(block):
+        chrom, pos, vid, ref_allele, alt_allele = key
+        for c in columns:
+            yield [chrom, str(pos), vid, ref_allele, alt_allele, names[c], f"{p_ref[i, c]:.6g}",
+                   f"{p_alt[i, c]:.6g}", f"{diff[i, c]:.6g}", f"{lod[i, c]:.6g}"]
+
+
+def variant_effects_run(run_dir: str | os.PathLike, vcf, genome, out, **kwargs) -> dict:
+    """:func:`variant_effects` with a finished run's best model and its target names."""
+    from .predict import target_names
+    from .train import load_run_model
+    model, _, store = load_run_model(run_dir)
+    return variant_effects(model, vcf, genome, out, target_names(store), **kwargs)
