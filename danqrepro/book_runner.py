@@ -2,8 +2,9 @@
 
 ``--seeds N`` renders the dropout chapters from the first N seeds of each arm (capped at
 the preset's 14 random and 6 fixed); ``--seeds finished`` from as many as have finished in
-all four arms, so a study part way renders without training (``make reproduce
-SEEDS=finished``). The default, every seed of the preset, trains what is missing.
+all four arms, and the positive-control chapter shows a control still training as it
+stands, so a study part way renders without training (``make reproduce SEEDS=finished``).
+The default, every seed of the preset, trains what is missing.
 
 Each executed notebook is written under a temporary name and renamed, so an interrupted
 run never leaves a half-executed chapter in the book; the runs it trained stay cached.
@@ -22,7 +23,7 @@ CHAPTERS = ("control", "architecture", "compare", "batchsize", "fulldata", "moti
 
 
 def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = None,
-                seeds: int | None = None) -> Path:
+                seeds: int | None = None, finished_only: bool = False) -> Path:
     import papermill
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # the kernel inherits it: no C++ log noise
@@ -33,7 +34,7 @@ def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = No
     tmp = out_dir / f".{name}.partial.ipynb"
     template = root / "notebooks" / f"{name}.ipynb"
     declared = papermill.inspect_notebook(str(template))
-    wanted = {"preset": preset, "runs_dir": runs_dir}
+    wanted = {"preset": preset, "runs_dir": runs_dir, "finished_only": finished_only or None}
     if seeds is not None:
         p = get_preset(preset)
         wanted |= {"n_runs_random": min(seeds, p.n_runs_random), "n_runs_fixed": min(seeds, p.n_runs_fixed)}
@@ -56,7 +57,8 @@ def main(argv=None):
     for name in args.chapters:
         print(f"running {name} at preset {args.preset}"
               + (f", {seeds} seeds per arm" if seeds is not None else ""), flush=True)
-        run_chapter(name, args.preset, Path(args.out), seeds=seeds)
+        run_chapter(name, args.preset, Path(args.out), seeds=seeds,
+                    finished_only=args.seeds == "finished")
 
 
 def parse_seeds(value: str | None, preset: str) -> int | None:

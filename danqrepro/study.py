@@ -56,6 +56,18 @@ def run_all(configs: list[TrainConfig], root: str | Path, verbose: int = 0,
     return records
 
 
+def records_so_far(configs: list[TrainConfig], root: str | Path) -> list[dict | None]:
+    """Each config's run record as it stands, finished or not (None where it never
+    started), training nothing: what a rendering of a study part way reads."""
+    stores: dict[str, Store] = {}
+    out = []
+    for config in configs:
+        if config.data not in stores:
+            stores[config.data] = resolve_store(config.data, progress=False)
+        out.append(load_run(Path(root) / run_key(config, stores[config.data])))
+    return out
+
+
 def finished_seeds(preset, data: str, root: str | Path) -> int:
     """How many seeds of a preset's dropout arms have finished in all four cells (both
     arms at both batch sizes), counting from seed 0 and capping each arm at its preset

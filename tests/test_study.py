@@ -155,6 +155,9 @@ def test_finished_seeds_counts_whole_seeds_across_the_four_arms(tiny_store, tmp_
             if c.seed == 1 and c.dropout == "fixed":
                 finish(c, "running" if b == p.large_batch else "finished")
     assert finished_seeds(p, data, tmp_path) == 1  # a run still training does not count
+    seed1 = [c for c in arms[p.large_batch] if c.seed == 1]  # random (finished), fixed (running)
+    assert [r and r["status"] for r in study.records_so_far(seed1 + arms[p.large_batch][2:3], tmp_path)] \
+        == ["finished", "running", None]  # as they stand; seed 2 never started
     (tmp_path / run_key(next(c for c in arms[p.large_batch] if c.seed == 1 and c.dropout == "fixed"),
                         tiny_store) / "run.json").write_text('{"status": "finished"}')
     assert finished_seeds(p, data, tmp_path) == 2
