@@ -19,7 +19,7 @@ from pathlib import Path
 from .presets import get_preset
 from .report import default_runs_dir, repo_root
 
-CHAPTERS = ("control", "architecture", "compare", "batchsize", "fulldata", "motifs", "scorecard", "performance")
+CHAPTERS = ("control", "architecture", "compare", "batchsize", "fulldata", "motifs", "own_data", "scorecard", "performance")
 
 
 def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = None,

@@ -67,6 +67,9 @@ def test_every_template_runs_and_glues_sane_values(smoke_chapters):
     motifs = values["motifs"]
     assert motifs["danq_filters"] == "8" and 0 <= int(motifs["danq_matched"]) <= 8  # danq-tiny
     assert "planted motifs" in motifs["recovered_sentence"]
+    own = values["own_data"]  # the three own-data commands, end to end
+    assert own["round_trip"] == "'equal'" and float(own["max_difference"]) < 1e-5
+    assert int(own["n_pairs"]) >= 1 and math.isfinite(float(own["break_mean"]))
     card = values["scorecard"]
     assert {"claims_table", "n_supported", "danq_test_roc", "hours"} <= set(card)
     assert card["n_rows"] == "6"  # C1-C4, and C5 within each batch size
@@ -154,7 +157,7 @@ def test_positive_control_chapter_glues_sane_values(smoke_chapters):
     assert 0 <= float(control["danq_roc"]) <= 1 and 0.5 < float(control["oracle_roc"]) <= 1
     assert 0.5 < float(control["scan_roc"]) <= 1  # the planted motifs rank positives first
     assert float(control["oracle_loss"]) < float(control["constant_loss"])
-    assert "optimiser, rmsprop" in control["control_sentence"]  # smoke: no optimiser control
+    assert "optimiser rmsprop" in control["control_sentence"]  # smoke: no optimiser control
     assert control["data_label"] == "'synthetic'" and control["n_train"] == "'1,024'"  # the study's subset at smoke
     printed = streams(path)
     assert not [m for m in LOG_MARKERS if m in printed], printed[:2000]  # no logs in the notebook
