@@ -23,9 +23,10 @@ test: $(STAMP)
 book: $(STAMP)
 	$(BIN)/jupyter-book build book/ --path-output .
 
-# Rerun every chapter through papermill at PRESET, then rebuild the site.
+# Rerun every chapter through papermill at PRESET, then rebuild the site
+# (SEEDS=finished: the dropout chapters from the seeds the study has finished so far).
 reproduce: $(STAMP)
-	$(BIN)/python -m danqrepro.book_runner --preset $(PRESET)
+	$(BIN)/python -m danqrepro.book_runner --preset $(PRESET) $(if $(SEEDS),--seeds $(SEEDS))
 	$(BIN)/jupyter-book build book/ --path-output .
 
 # The benchmarks add PyTorch (the `bench` extra) for the training benchmark's peer.

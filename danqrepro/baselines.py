@@ -93,3 +93,64 @@ def motif_scan_scores(store, split: str = "test", chunk: int = 2048) -> np.ndarr
             else:
                 raise ValueError(f"target {col}: unknown rule {target['rule']!r}")
     return out
+
+
+def planted_site_variants(store, split: str = "test", n: int = 20, slot: int = 50,
+                          seed: int = 0):
+    """Pairs of variants whose effect the synthetic oracle knows, for single-motif TF targets.
+
+    For up to ``n`` (sequence, target) pairs of ``split`` where the oracle gives the target
+    over 0.5 and exactly one of the four central ``slot``-bp slots holds a good match of the
+    target's motif (log-odds above :data:`GOOD_MATCH` of the best), two variants of one
+    slot each, the slot's bases shuffled (same composition):
+
+    - ``break``: the slot with the motif's sites; the rule then sees no site, so the oracle
+      falls to the target's baseline, sigmoid(bias);
+    - ``control``: another central slot with no good match of the motif; the oracle stays.
+
+    Returns a DataFrame with the sequence index, target column and motif, each variant's
+    0-based start, reference and shuffled bases, and ``oracle_ref`` and ``oracle_break``.
+    """
+    import pandas as pd
+    from .data.motifs import load_jaspar as jaspar_motifs
+    from .data.synthetic import Rules, SyntheticSpec
+    meta = store.manifest.get("synthetic")
+    if not meta:
+        raise ValueError(f"{store.path}: not a synthetic store; variants with a known effect need its rules")
+    spec = SyntheticSpec(**meta["spec"])
+    rules = Rules(spec, jaspar_motifs(meta["jaspar"]["release"]))
+    pwms = {m.matrix_id: m.pwm for m in rules.motifs}
+    s = store.split(split)
+    n_forward = s.n // 2
+    rng = np.random.default_rng(seed)
+    rows, used = [], set()
+    singles = [(col, t["motifs"][0]) for col, t in enumerate(rules.target_rules)
+               if t["class"] == "TF" and t["rule"] == "single"]
+    for col, motif in (singles[i] for i in rng.permutation(len(singles))):
+        if len(rows) == n:
+            break
+        if motif in used:
+            continue
+        hits = np.flatnonzero(np.asarray(s.oracle[:n_forward, col], np.float32) > 0.5)
+        pwm = pwms[motif]
+        good = GOOD_MATCH * np.log2(pwm.max(axis=1) / 0.25).sum()
+        for i in hits:
+            codes = np.asarray(s.codes[i])
+            scores = scan(codes[None], pwm)[0]
+            slots = [(start, scores[start:start + slot - len(pwm) + 1].max() > good)
+                     for start in range(CENTRAL.start, CENTRAL.stop, slot)]
+            with_site = [start for start, hit in slots if hit]
+            without = [start for start, hit in slots if not hit]
+            if len(with_site) != 1 or not without:
+                continue
+            row = {"sequence": int(i), "target": col, "motif": motif,
+                   "oracle_ref": float(s.oracle[i, col]),
+                   "oracle_break": float(1 / (1 + np.exp(-rules.bias[col])))}
+            for kind, start in (("break", with_site[0]), ("control", int(rng.choice(without)))):
+                ref = codes[start:start + slot]
+                row |= {f"{kind}_start": int(start), f"{kind}_ref": ref,
+                        f"{kind}_alt": rng.permutation(ref)}
+            rows.append(row)
+            used.add(motif)
+            break
+    return pd.DataFrame(rows)

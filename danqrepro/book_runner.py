@@ -1,5 +1,11 @@
 """Run every chapter template through papermill into ``book/chapters/`` (``make reproduce``).
 
+``--seeds N`` renders the dropout chapters from the first N seeds of each arm (capped at
+the preset's 14 random and 6 fixed); ``--seeds finished`` from as many as have finished in
+all four arms, and the positive-control chapter shows a control still training as it
+stands, so a study part way renders without training (``make reproduce SEEDS=finished``).
+The default, every seed of the preset, trains what is missing.
+
 Each executed notebook is written under a temporary name and renamed, so an interrupted
 run never leaves a half-executed chapter in the book; the runs it trained stay cached.
 """
@@ -10,12 +16,14 @@ import argparse
 import os
 from pathlib import Path
 
-from .report import repo_root
+from .presets import get_preset
+from .report import default_runs_dir, repo_root
 
-CHAPTERS = ("architecture", "compare", "batchsize", "fulldata", "scorecard", "performance")
+CHAPTERS = ("control", "architecture", "compare", "batchsize", "fulldata", "motifs", "own_data", "scorecard", "performance")
 
 
-def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = None) -> Path:
+def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = None,
+                seeds: int | None = None, finished_only: bool = False) -> Path:
     import papermill
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # the kernel inherits it: no C++ log noise
@@ -26,7 +34,10 @@ def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = No
     tmp = out_dir / f".{name}.partial.ipynb"
     template = root / "notebooks" / f"{name}.ipynb"
     declared = papermill.inspect_notebook(str(template))
-    wanted = {"preset": preset, "runs_dir": runs_dir}
+    wanted = {"preset": preset, "runs_dir": runs_dir, "finished_only": finished_only or None}
+    if seeds is not None:
+        p = get_preset(preset)
+        wanted |= {"n_runs_random": min(seeds, p.n_runs_random), "n_runs_fixed": min(seeds, p.n_runs_fixed)}
     parameters = {k: v for k, v in wanted.items() if k in declared and v is not None}
     papermill.execute_notebook(str(template), str(tmp),
                                parameters=parameters, cwd=str(root), progress_bar=False)
@@ -39,10 +50,32 @@ def main(argv=None):
     parser.add_argument("--preset", default="cpu")
     parser.add_argument("--chapters", nargs="*", default=list(CHAPTERS))
     parser.add_argument("--out", default=str(repo_root() / "book" / "chapters"))
+    parser.add_argument("--seeds", default=None,
+                        help="seeds per dropout arm: a number, or 'finished' (default: the preset's)")
     args = parser.parse_args(argv)
+    seeds = parse_seeds(args.seeds, args.preset)
     for name in args.chapters:
-        print(f"running {name} at preset {args.preset}", flush=True)
-        run_chapter(name, args.preset, Path(args.out))
+        print(f"running {name} at preset {args.preset}"
+              + (f", {seeds} seeds per arm" if seeds is not None else ""), flush=True)
+        run_chapter(name, args.preset, Path(args.out), seeds=seeds,
+                    finished_only=args.seeds == "finished")
+
+
+def parse_seeds(value: str | None, preset: str) -> int | None:
+    """``--seeds``: None, a whole number >= 1, or ``finished`` (counted in the run cache)."""
+    if value is None:
+        return None
+    if value == "finished":
+        from . import experiments, study
+        p = get_preset(preset)
+        n = study.finished_seeds(p, experiments.data_path(p), default_runs_dir())
+        if n == 0:
+            raise SystemExit(f"--seeds finished: no seed of preset {preset!r} has finished in all "
+                             f"four dropout arms yet (train them: danqrepro study --preset {preset})")
+        return n
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"--seeds: expected a whole number >= 1 or 'finished', got {value!r}")
+    return int(value)
 
 
 if __name__ == "__main__":

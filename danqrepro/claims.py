@@ -146,7 +146,9 @@ def claim_c5(df) -> dict:
     testable = random.size > 1 and fixed.size > 1 and (random.std() > 0 or fixed.std() > 0)
     p = float(levene(random, fixed, center="median").pvalue) if testable else float("nan")
     censored = censored_fraction(df)
-    if max(censored.values()) > MAX_CENSORED:
+    if min(random.size, fixed.size) < MIN_PAIRS:
+        verdict, reason = "inconclusive", f"fewer than {MIN_PAIRS} runs in an arm"
+    elif max(censored.values()) > MAX_CENSORED:
         verdict, reason = "inconclusive", f"over {MAX_CENSORED:.0%} of an arm's runs censored"
     elif np.isnan(p) or p >= ALPHA:
         verdict, reason = "inconclusive", "no significant difference in spread"

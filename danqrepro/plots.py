@@ -139,3 +139,20 @@ def growth(rows, title: str = ""):
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def variant_pairs(breaking, control):
+    """Paired changes of a target's prediction (alternative - reference): one line per
+    sequence from its control variant to its motif-breaking variant, zero marked."""
+    import numpy as np
+    fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    for b, c in zip(breaking, control):
+        ax.plot([0, 1], [c, b], color="0.75", lw=1, zorder=1)
+    ax.scatter(np.zeros(len(control)), control, color="#4C72B0", label="control slot", zorder=2)
+    ax.scatter(np.ones(len(breaking)), breaking, color="#C44E52", marker="D", label="motif slot", zorder=2)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks([0, 1], ["control slot\nshuffled", "motif slot\nshuffled"])
+    ax.set_xlim(-0.4, 1.4)
+    ax.set_ylabel("change in predicted probability")
+    fig.tight_layout()
+    return fig

@@ -11,9 +11,10 @@ models are DanQ and DeepSEA's CNN with 1/10 of the published convolution widths,
 LSTM at 1/20 and the published dense width (``danq-cpu``, ``deepsea-cpu``: 3.1M and 5.6M
 parameters), so that the paper's 20 runs per batch size train on a 2-core machine, and they
 train with Adam at lr 1e-3 (one rate for both batch sizes, as in the paper) from output
-biases set to the label rates' log-odds: on this benchmark DanQ's RMSprop with zero biases stays at the label rates for
-the steps a CPU study affords, which the study's optimiser control
-(:func:`danqrepro.experiments.optimizer_control`) shows. The ``paper`` preset keeps DanQ's
+biases set to the label rates' log-odds: in exploratory runs of a few epochs on this
+benchmark DanQ's RMSprop from zero biases stayed near the label rates, and Adam from zero
+biases did at batch 1000; the study's optimiser control
+(:func:`danqrepro.experiments.optimizer_control`) trains DanQ as published to its stop. The ``paper`` preset keeps DanQ's
 RMSprop and zero biases.
 """
 

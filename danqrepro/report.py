@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from .provenance import provenance
 
 
@@ -40,6 +42,19 @@ def quiet_tensorflow() -> None:
 def _number(value: float) -> str:
     """Thousands separators from 1,000 up, else four significant digits."""
     return f"{value:,.0f}" if abs(value) >= 1000 or float(value).is_integer() else f"{value:.4g}"
+
+
+def figure(value: float, spec: str = ".3f") -> str:
+    """A number for prose, or "n/a" where the runs cannot give one (a standard deviation
+    or a p-value from a single run per arm)."""
+    return "n/a" if value is None or np.isnan(value) else format(value, spec)
+
+
+def interval(low: float, high: float, spec: str = ".1f") -> str:
+    """A confidence interval for prose: "[low, high]", or "(none from one run)"."""
+    if np.isnan(low) or np.isnan(high):
+        return "(none from one run)"
+    return f"[{format(low, spec)}, {format(high, spec)}]"
 
 
 def tidy(df, formats: dict | None = None):

@@ -56,6 +56,39 @@ def run_all(configs: list[TrainConfig], root: str | Path, verbose: int = 0,
     return records
 
 
+def records_so_far(configs: list[TrainConfig], root: str | Path) -> list[dict | None]:
+    """Each config's run record as it stands, finished or not (None where it never
+    started), training nothing: what a rendering of a study part way reads."""
+    stores: dict[str, Store] = {}
+    out = []
+    for config in configs:
+        if config.data not in stores:
+            stores[config.data] = resolve_store(config.data, progress=False)
+        out.append(load_run(Path(root) / run_key(config, stores[config.data])))
+    return out
+
+
+def finished_seeds(preset, data: str, root: str | Path) -> int:
+    """How many seeds of a preset's dropout arms have finished in all four cells (both
+    arms at both batch sizes), counting from seed 0 and capping each arm at its preset
+    count: the largest study a rendering can take without training anything."""
+    from .experiments import dropout_arms
+    store, root = resolve_store(data, progress=False), Path(root)
+
+    def done(config):
+        record = load_run(root / run_key(config, store))
+        return bool(record) and record["status"] in TERMINAL
+
+    k = 0
+    while k < max(preset.n_runs_random, preset.n_runs_fixed):
+        n_random, n_fixed = min(k + 1, preset.n_runs_random), min(k + 1, preset.n_runs_fixed)
+        if not all(done(c) for b in (preset.small_batch, preset.large_batch)
+                   for c in dropout_arms(preset, data, b, n_random, n_fixed)):
+            break
+        k += 1
+    return k
+
+
 def progress(configs: list[TrainConfig], root: str | Path):
     """Where each run of a study stands, without training anything: one row per config
     with its state (``missing``, ``running`` or a finished status), epochs, whether it is

@@ -27,3 +27,21 @@ def test_scan_separates_positives_on_the_tiny_bundle(tiny_store):
     assert scores.shape == labels.shape == (256, 40)
     tf = score(scores, labels)["by_class"]["TF"]
     assert tf["roc_mean"] > 0.7  # the planted truth ranks positives first
+
+
+def test_planted_site_variants_break_the_site_and_spare_it(tiny_store):
+    from danqrepro.baselines import CENTRAL, GOOD_MATCH, planted_site_variants
+    from danqrepro.data.motifs import load_jaspar
+    variants = planted_site_variants(tiny_store, "test", n=5)
+    assert 1 <= len(variants) <= 5 and variants.motif.is_unique
+    pwms = {m.matrix_id: m.pwm for m in load_jaspar()}
+    codes = tiny_store.split("test").codes
+    for _, v in variants.iterrows():
+        pwm = pwms[v.motif]
+        good = GOOD_MATCH * np.log2(pwm.max(axis=1) / 0.25).sum()
+        seq = np.asarray(codes[v.sequence])
+        assert CENTRAL.start <= v.break_start < CENTRAL.stop and v.break_start != v.control_start
+        np.testing.assert_array_equal(v.break_ref, seq[v.break_start:v.break_start + 50])
+        assert sorted(v.break_alt) == sorted(v.break_ref)  # a shuffle: the same bases
+        assert scan(v.break_ref[None], pwm).max() > good > scan(v.control_ref[None], pwm).max()
+        assert v.oracle_ref > 0.5 > 0.01 > v.oracle_break  # the rule's baseline without the site
