@@ -10,7 +10,8 @@ weights): ``danq-cpu``, the study's narrow DanQ and the worst case for the overh
 ``danq``, the published model a user would apply; batch 256, both strands per call. The
 plain rate is the same model on the same sequences and their reverse complements, one-hot
 in memory, at the same batch: the gap is what reading, checking and encoding the FASTA and
-writing the TSV cost. Each measurement runs in a fresh process so its peak RSS is its own.
+writing the output cost: ``predict`` writes the TSV, ``predict_h5`` float32 HDF5. Each
+measurement runs in a fresh process so its peak RSS is its own.
 """
 
 import argparse
@@ -42,19 +43,19 @@ if step == "write":
 elif step == "convert":
     from danqrepro.data.fasta import convert_fasta
     convert_fasta(d / "seqs.fa", d / "labels.tsv", d / "store", progress=False, overwrite=True)
-elif step in ("predict", "plain"):
+elif step in ("predict", "predict_h5", "plain"):
     import keras
     from danqrepro.models import build_model
     from danqrepro.data.deepsea import reverse_complement
     model = build_model(model_name, 1000, 919, seed=0)
     x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (n, 1000))]
     model.predict_on_batch(np.concatenate([x[:256], reverse_complement(x[:256])]))  # warm-up
-    if step == "predict":
+    if step.startswith("predict"):
         from danqrepro.predict import predict_fasta
         del x
         t = time.perf_counter()
-        predict_fasta(model, d / "seqs.fa", d / "preds.tsv", [f"t{i}" for i in range(919)],
-                      batch=256, progress=False)
+        predict_fasta(model, d / "seqs.fa", d / ("preds.h5" if step == "predict_h5" else "preds.tsv"),
+                      [f"t{i}" for i in range(919)], batch=256, progress=False)
     else:
         t = time.perf_counter()
         for s in range(0, n, 256):
@@ -94,13 +95,15 @@ def main():
             with tempfile.TemporaryDirectory() as d:
                 d = Path(d)
                 child("write", n, d)
-                pred, plain = child("predict", n, d, model), child("plain", n, d, model)
-                rows.append({"step": "predict", "model": model, "records": n,
-                             "fasta_mb": (d / "seqs.fa").stat().st_size / 1e6, "labels_mb": None,
-                             "seconds": pred["seconds"], "records_s": n / pred["seconds"],
-                             "peak_rss_mib": pred["peak_rss_mib"],
-                             "plain_records_s": n / plain["seconds"],
-                             "predict_over_plain": plain["seconds"] / pred["seconds"]})
+                plain = child("plain", n, d, model)
+                for step in ("predict", "predict_h5"):
+                    pred = child(step, n, d, model)
+                    rows.append({"step": step, "model": model, "records": n,
+                                 "fasta_mb": (d / "seqs.fa").stat().st_size / 1e6, "labels_mb": None,
+                                 "seconds": pred["seconds"], "records_s": n / pred["seconds"],
+                                 "peak_rss_mib": pred["peak_rss_mib"],
+                                 "plain_records_s": n / plain["seconds"],
+                                 "predict_over_plain": plain["seconds"] / pred["seconds"]})
 
     def smallest_to_largest(step, model=""):
         same = [r for r in rows if r["step"] == step and r["model"] == model]
@@ -108,7 +111,8 @@ def main():
         return {"records_ratio": b["records"] / a["records"], "time_ratio": b["seconds"] / a["seconds"],
                 "peak_rss_ratio": b["peak_rss_mib"] / a["peak_rss_mib"]}
     growth = {"convert": smallest_to_largest("convert"),
-              **{f"predict {m}": smallest_to_largest("predict", m) for m in predict_sizes}}
+              **{f"{step} {m}": smallest_to_largest(step, m) for m in predict_sizes
+                 for step in ("predict", "predict_h5")}}
     save("own_data", rows, {"growth": growth}, quick=args.quick)
     print("growth from the smaller to the larger size:", json.dumps(growth, indent=1))
 

@@ -196,7 +196,8 @@ def main(argv=None):
     p = sub.add_parser("predict", help="a run's predictions for the sequences of a FASTA file")
     p.add_argument("run_dir")
     p.add_argument("fasta")
-    p.add_argument("-o", "--out", required=True, help="TSV: name, then one column per target")
+    p.add_argument("-o", "--out", required=True,
+                   help="TSV (name, then one column per target), or .h5 for float32 HDF5 (faster)")
     p.add_argument("--fit", action="store_true",
                    help="centre, crop and N-pad sequences to the model's length")
     p.add_argument("--batch", type=int, default=256)

@@ -179,6 +179,12 @@ def test_predictions_are_the_mean_over_both_strands(tmp_path):
     want = (model.predict(x, verbose=0) + model.predict(reverse_complement(x), verbose=0)) / 2
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     assert not np.allclose(want, model.predict(x, verbose=0))  # the strands differ: the mean matters
+    import h5py
+    assert predict_fasta(model, fasta, tmp_path / "preds.h5", TARGETS, batch=3, progress=False) == 7
+    with h5py.File(tmp_path / "preds.h5") as f:
+        np.testing.assert_allclose(f["probabilities"][:], want, rtol=1e-6, atol=1e-7)
+        assert [t.decode() for t in f["targets"][:]] == TARGETS
+        assert [n.decode() for n in f["names"][:]] == list(seqs)
     with pytest.raises(DataError, match=r"q2\.fa: record 'short' \(line 1\) has 12 bases, the model takes 40"):
         predict_fasta(model, write_fasta(tmp_path / "q2.fa", {"short": "ACGTACGTACGT"}),
                       tmp_path / "p2.tsv", TARGETS, progress=False)
