@@ -154,9 +154,10 @@ def read_labels(path: str | os.PathLike, packed_out: Path, values_per_chunk: int
         for block in reader:
             first_line = len(rows) + 2  # the header is line 1
             values = block.iloc[:, 1:].to_numpy()
-            # a column with anything but numbers comes back as strings: compare as text
-            bad = (~np.isin(values.astype(str), ("0", "1")) if values.dtype == object
-                   else ~np.isin(values, (0, 1)))
+            if values.dtype == object:  # a column with anything but numbers: compare as text
+                values = values.astype(str)
+            ones, zeros = ("1", "0") if values.dtype.kind == "U" else (1, 0)
+            bad = ~np.isin(values, (zeros, ones))
             if bad.any():
                 r, c = np.argwhere(bad)[0]
                 raise DataError(f"{path}: line {first_line + r}, target {targets[c]!r}: "
@@ -166,8 +167,7 @@ def read_labels(path: str | os.PathLike, packed_out: Path, values_per_chunk: int
                     raise DataError(f"{path}: line {first_line + i}: sequence {name!r} already "
                                     f"on line {rows[name] + 2}")
                 rows[name] = len(rows)
-            parts.append(np.packbits(values.astype(str) == "1" if values.dtype == object
-                                     else values == 1, axis=1))
+            parts.append(np.packbits(values == ones, axis=1))
     except pd.errors.ParserError as err:
         raise DataError(f"{path}: {err}") from err
     if not rows:
