@@ -51,10 +51,33 @@ def figure(value: float, spec: str = ".3f") -> str:
 
 
 def interval(low: float, high: float, spec: str = ".1f") -> str:
-    """A confidence interval for prose: "[low, high]", or "(none from one run)"."""
+    """A confidence interval for prose: "[low, high]", or "n/a" from a single run or pair."""
     if np.isnan(low) or np.isnan(high):
-        return "(none from one run)"
+        return "n/a"
     return f"[{format(low, spec)}, {format(high, spec)}]"
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun in the right number: "1 seed pair", "3 seed pairs"."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def mean_epochs(arm) -> str:
+    """An arm's mean epoch count for prose, "≥" in front when runs reached the epoch cap
+    (the mean of lower bounds is a lower bound). ``arm``: the study table's rows of one arm."""
+    return ("≥" if arm.censored.any() else "") + figure(float(arm.epochs.mean()), ".1f")
+
+
+def order_sentence(c2: dict) -> str:
+    """C2's censoring-aware test in words, or "" when no paired run reached the epoch cap
+    (see :func:`danqrepro.claims.claim_c2`)."""
+    o = c2["paired_order"]
+    if not o["n_censored"]:
+        return ""
+    return (f"The epoch cap censored {count(o['n_censored'], 'paired run')}, so the verdict "
+            f"uses the sign test over the {count(o['n_known'], 'pair')} whose order is known: "
+            f"random dropout stopped first in {o['n_a_smaller']} and fixed dropout in "
+            f"{o['n_b_smaller']} (p = {figure(o['p'])}).")
 
 
 def tidy(df, formats: dict | None = None):

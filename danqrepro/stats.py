@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import mannwhitneyu, norm, wilcoxon
+from scipy.stats import binomtest, mannwhitneyu, norm, wilcoxon
 
 POWER = 0.8  # the power at which a design's detectable difference is quoted
 
@@ -79,3 +79,41 @@ def paired_comparison(a, b, level: float = 0.95, seed: int = 0) -> dict:
             "ci_low": lo, "ci_high": hi,
             "standardised_effect": float(d.mean() / sd) if n > 1 and sd > 0 else float("nan"),
             "wilcoxon_p": p, "detectable_difference": detectable_difference(sd, n)}
+
+
+def censored_sign_test(a, b, a_censored, b_censored) -> dict:
+    """Paired sign test of ``a < b`` for counts cut at a common cap (epochs to early stopping
+    where some runs reached the epoch cap: a censored value is a lower bound).
+
+    A pair's order is known when neither value is censored (ties dropped), or when one is
+    censored and the other is not (the censored one is the larger). Pairs censored on both
+    sides say nothing and are dropped. Under the null hypothesis the two members of a pair
+    are exchangeable, so each pair whose order is known has ``a`` first with probability
+    1/2 and the two-sided binomial test is exact.
+
+    Parameters
+    ----------
+    a, b : array_like, shape (n_pairs,)
+        The paired values.
+    a_censored, b_censored : array_like of bool, shape (n_pairs,)
+        Whether each value is a lower bound.
+
+    Returns
+    -------
+    dict
+        ``n_pairs``, ``n_known`` (pairs whose order is known), ``n_a_smaller``,
+        ``n_b_smaller``, ``n_censored`` (values), ``n_both_censored`` (pairs) and the
+        two-sided ``p`` (nan without a known pair).
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    ca, cb = np.asarray(a_censored, dtype=bool), np.asarray(b_censored, dtype=bool)
+    if not a.shape == b.shape == ca.shape == cb.shape:
+        raise ValueError(f"paired arms need equal lengths, got {a.size}, {b.size}, "
+                         f"{ca.size} and {cb.size}")
+    a_smaller = (~ca & ~cb & (a < b)) | (~ca & cb)
+    b_smaller = (~ca & ~cb & (b < a)) | (ca & ~cb)
+    k, n_known = int(a_smaller.sum()), int(a_smaller.sum() + b_smaller.sum())
+    p = float(binomtest(k, n_known, 0.5).pvalue) if n_known else float("nan")
+    return {"n_pairs": int(a.size), "n_known": n_known, "n_a_smaller": k,
+            "n_b_smaller": n_known - k, "n_censored": int(ca.sum() + cb.sum()),
+            "n_both_censored": int((ca & cb).sum()), "p": p}

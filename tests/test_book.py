@@ -53,9 +53,10 @@ def test_every_template_runs_and_glues_sane_values(smoke_chapters):
     values = {name: glued(path) for name, path in smoke_chapters.items()}
     assert values["architecture"]["danq_params"] == "'46,926,479'"
     compare = values["compare"]
-    for key in ("epochs_random", "epochs_fixed", "loss_random", "loss_fixed", "epochs_p"):
+    for key in ("loss_random", "loss_fixed", "epochs_p"):
         assert math.isfinite(float(compare[key])), key
-    assert 1 <= float(compare["epochs_random"]) <= 3  # smoke preset: max_epochs 3
+    for key in ("epochs_random", "epochs_fixed"):  # "≥" in front: runs reached the cap
+        assert 1 <= float(compare[key].strip("'").lstrip("≥")) <= 3, key  # smoke: max_epochs 3
     assert compare["verdict"].strip("'") in ("supported", "not supported", "inconclusive")
     assert compare["data_label"] == "'synthetic'"
     batch = values["batchsize"]

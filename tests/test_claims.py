@@ -34,12 +34,32 @@ def test_c2_pairs_seeds_and_needs_a_similar_loss():
     assert later["verdict"] == "not supported" and later["reason"] == "random dropout stops later"
 
 
-def test_c2_too_few_pairs_or_censored_runs_are_inconclusive():
+def test_c2_too_few_pairs_are_inconclusive():
     c = claims.claim_c2(runs([20, 19, 21, 18, 20], [27, 26, 28, 29, 30]))
     assert c["verdict"] == "inconclusive" and "seed pairs" in c["reason"]
-    censored = claims.claim_c2(runs([20] * 6, [60, 27, 28, 29, 30, 31], censored={("fixed", 0)}))
-    assert censored["censored"]["fixed"] == pytest.approx(1 / 6)
-    assert censored["verdict"] == "inconclusive" and "censored" in censored["reason"]
+
+
+def test_c2_with_censored_runs_uses_the_sign_test_over_pairs_whose_order_is_known():
+    # a fixed run at the cap (60, a lower bound) still stopped after its random pair
+    capped = claims.claim_c2(runs([20] * 6, [60, 27, 28, 29, 30, 31], censored={("fixed", 0)}))
+    assert capped["censored"]["fixed"] == pytest.approx(1 / 6)
+    assert capped["test"].startswith("sign test") and capped["paired_order"]["n_known"] == 6
+    assert capped["p"] == pytest.approx(0.03125) and capped["verdict"] == "supported"
+    # pairs capped on both sides are dropped: 4 known pairs cannot decide
+    both = claims.claim_c2(runs([60, 60, 20, 21, 22, 23], [60, 60, 27, 28, 29, 30],
+                                censored={("random", 0), ("random", 1), ("fixed", 0), ("fixed", 1)}))
+    assert both["paired_order"]["n_both_censored"] == 2 and both["paired_order"]["n_known"] == 4
+    assert both["verdict"] == "inconclusive" and "order" in both["reason"]
+    # a capped random run stopped after its uncensored fixed pair, whatever its count says
+    late = claims.claim_c2(runs([60, 20, 21, 22, 23, 24], [59, 27, 28, 29, 30, 31],
+                                censored={("random", 0)}))
+    assert late["paired_order"]["n_a_smaller"] == 5 and late["paired_order"]["n_b_smaller"] == 1
+    assert late["p"] == pytest.approx(0.21875) and late["verdict"] == "inconclusive"
+
+
+def test_c3_with_censored_runs_is_inconclusive():
+    c = claims.claim_c3(runs([12] * 6, [60, 12, 13, 11, 12, 12], censored={("fixed", 0)}))
+    assert c["verdict"] == "inconclusive" and "censored" in c["reason"]
 
 
 def test_c3_no_difference_needs_a_narrow_ci():

@@ -9,7 +9,7 @@ from scipy.stats import wilcoxon
 from danqrepro import experiments, study
 from danqrepro.evaluate import mean_bce, reference_losses
 from danqrepro.presets import get_preset
-from danqrepro.stats import detectable_difference, paired_comparison
+from danqrepro.stats import censored_sign_test, detectable_difference, paired_comparison
 
 
 def test_paired_comparison_by_hand():
@@ -34,6 +34,23 @@ def test_paired_comparison_edge_cases():
     assert same["wilcoxon_p"] == 1.0 and same["mean_difference"] == 0
     with pytest.raises(ValueError, match="equal lengths"):
         paired_comparison([1, 2, 3], [1, 2])
+
+
+def test_censored_sign_test_orders_pairs_by_hand():
+    a = [20, 60, 30, 60, 25, 40, 40]
+    b = [27, 50, 60, 60, 25, 35, 60]
+    ca = [False, True, False, True, False, False, False]
+    cb = [False, False, True, True, False, False, True]
+    t = censored_sign_test(a, b, ca, cb)
+    # pair 0: a first; 1: a capped after b's 50; 2: b capped after a's 30; 3: both capped
+    # (unknown); 4: a tie; 5: b first; 6: b capped after a's 40
+    assert (t["n_known"], t["n_a_smaller"], t["n_b_smaller"]) == (5, 3, 2)
+    assert (t["n_censored"], t["n_both_censored"]) == (5, 1)
+    assert t["p"] == pytest.approx(1.0)
+    assert censored_sign_test([1] * 6, [60] * 6, [False] * 6, [True] * 6)["p"] == pytest.approx(1 / 32)
+    assert np.isnan(censored_sign_test([60], [60], [True], [True])["p"])
+    with pytest.raises(ValueError, match="equal lengths"):
+        censored_sign_test([1, 2], [1, 2], [False], [False, False])
 
 
 def test_detectable_difference_shrinks_with_runs():
