@@ -74,18 +74,19 @@ def positive_controls(preset: Preset, data: str) -> list[TrainConfig]:
 
 def study_configs(preset: Preset, data: str) -> list[TrainConfig]:
     """Every run of a preset's study in the order to train them: the positive controls
-    first (:func:`positive_controls`, then the optimiser control), then the dropout arms
-    seed by seed, alternating batch sizes and arms, so a study stopped part way has paired
-    random/fixed runs at both batch sizes."""
-    arms = {b: dropout_arms(preset, data, b) for b in (preset.small_batch, preset.large_batch)}
-    by_seed: dict[int, list[TrainConfig]] = {}
-    for configs in arms.values():
-        for c in configs:
-            by_seed.setdefault(c.seed, []).append(c)
+    first (:func:`positive_controls`, then the optimiser control); then the seeds both
+    dropout arms run, at the large batch (C2, the paper's main claim, is testable from six
+    such pairs), then at the small batch (C3); then the seeds only the random arm runs
+    (C5's spreads, the paper's 14 against 6), large batch first. Within each seed the
+    fixed run comes first, so a study stopped part way holds whole pairs."""
+    large = dropout_arms(preset, data, preset.large_batch)
+    small = dropout_arms(preset, data, preset.small_batch)
+    paired = set(range(preset.n_runs_fixed))
     control = optimizer_control(preset, data)
-    first = positive_controls(preset, data)
-    ordered = first + ([control] if control and control not in first else [])
-    for seed in sorted(by_seed):
-        ordered += [c for c in sorted(by_seed[seed], key=lambda c: (c.dropout, -c.batch))
+    ordered = positive_controls(preset, data)
+    ordered += [control] if control and control not in ordered else []
+    for group in ([c for c in large if c.seed in paired], [c for c in small if c.seed in paired],
+                  [c for c in large + small if c.seed not in paired]):
+        ordered += [c for c in sorted(group, key=lambda c: (c.seed, -c.batch, c.dropout))
                     if c not in ordered]
     return ordered

@@ -116,8 +116,12 @@ def test_study_order_puts_controls_first_and_pairs_seeds():
         ("danq-cpu", "fixed", 100, 0, "rmsprop", "zero", 1e-3)]  # DanQ's own training, as control
     assert first[0] == experiments.dropout_arms(p, "/data", 100, 0, 1)[0]
     assert experiments.full_data_runs(p, "/data", 100)[0] == first[0]
-    seeds = [c.seed for c in configs[3:]]
-    assert seeds == sorted(seeds)  # seed by seed: a partial study holds whole pairs
+    arms = [(c.batch, c.seed, c.dropout) for c in configs[3:]]
+    # C2's six seed pairs (large batch) first, then C3's (small batch), each seed's fixed run
+    # first; then the seeds only the random arm runs, large batch first
+    assert arms[:12] == [(1000, s, d) for s in range(6) for d in ("fixed", "random")]
+    assert arms[12:23] == [(100, s, d) for s in range(6) for d in ("fixed", "random")][1:]  # seed 0's fixed run is the study's DanQ
+    assert arms[23:] == [(b, s, "random") for s in range(6, 14) for b in (1000, 100)]
     assert all(c.max_epochs == 60 and c.patience == 5 and c.n_train is None for c in configs)
     assert {c.learning_rate for c in configs[3:]} == {1e-3}  # one rate for both batch sizes
     assert pd.Series([c.batch for c in configs if c.model == "danq-cpu"]).value_counts().to_dict() == {
