@@ -1,9 +1,10 @@
 """Run every chapter template through papermill into ``book/chapters/`` (``make reproduce``).
 
 ``--seeds N`` renders the dropout chapters from the first N seeds of each arm (capped at
-the preset's 14 random and 6 fixed); ``--seeds finished`` from as many as have finished in
-all four arms, and the positive-control chapter shows a control still training as it
-stands, so a study part way renders without training (``make reproduce SEEDS=finished``).
+the preset's 14 random and 6 fixed); ``--seeds finished`` from the runs the study has
+finished, arm by arm (consecutive seeds from 0 at each batch size), and the
+positive-control chapter shows a control still training as it stands, so a study part way
+renders without training (``make reproduce SEEDS=finished``).
 The default, every seed of the preset, trains what is missing.
 
 Each executed notebook is written under a temporary name and renamed, so an interrupted
@@ -56,27 +57,29 @@ def main(argv=None):
     seeds = parse_seeds(args.seeds, args.preset)
     for name in args.chapters:
         print(f"running {name} at preset {args.preset}"
-              + (f", {seeds} seeds per arm" if seeds is not None else ""), flush=True)
+              + (f", {seeds} seeds per arm" if seeds is not None else "")
+              + (", the finished runs" if args.seeds == "finished" else ""), flush=True)
         run_chapter(name, args.preset, Path(args.out), seeds=seeds,
                     finished_only=args.seeds == "finished")
 
 
 def parse_seeds(value: str | None, preset: str) -> int | None:
-    """``--seeds``: None, a whole number >= 1, or ``finished`` (counted in the run cache)."""
+    """``--seeds``: None, a whole number >= 1, or ``finished`` (None: each chapter takes the
+    finished runs; refused while an arm of the study has none)."""
     if value is None:
         return None
     if value == "finished":
         from . import experiments, study
         p = get_preset(preset)
-        n = study.finished_seeds(p, experiments.data_path(p), default_runs_dir())
-        if n == 0:
-            raise SystemExit(f"--seeds finished: no seed of preset {preset!r} has finished in all "
-                             f"four dropout arms yet (train them: danqrepro study --preset {preset})")
-        return n
+        data = experiments.data_path(p)
+        for batch in (p.small_batch, p.large_batch):
+            arms = experiments.dropout_arms(p, data, batch)
+            finished = {c.dropout for c in study.finished_prefix(arms, default_runs_dir())}
+            if finished != {"random", "fixed"}:
+                raise SystemExit(f"--seeds finished: preset {preset!r} has no finished run of "
+                                 f"{' and '.join(sorted({'random', 'fixed'} - finished))} dropout at batch "
+                                 f"{batch} yet (train them: danqrepro study --preset {preset})")
+        return None
     if not value.isdigit() or int(value) < 1:
         raise SystemExit(f"--seeds: expected a whole number >= 1 or 'finished', got {value!r}")
     return int(value)
-
-
-if __name__ == "__main__":
-    main()

@@ -68,25 +68,25 @@ def records_so_far(configs: list[TrainConfig], root: str | Path) -> list[dict | 
     return out
 
 
-def finished_seeds(preset, data: str, root: str | Path) -> int:
-    """How many seeds of a preset's dropout arms have finished in all four cells (both
-    arms at both batch sizes), counting from seed 0 and capping each arm at its preset
-    count: the largest study a rendering can take without training anything."""
-    from .experiments import dropout_arms
-    store, root = resolve_store(data, progress=False), Path(root)
-
-    def done(config):
-        record = load_run(root / run_key(config, store))
-        return bool(record) and record["status"] in TERMINAL
-
-    k = 0
-    while k < max(preset.n_runs_random, preset.n_runs_fixed):
-        n_random, n_fixed = min(k + 1, preset.n_runs_random), min(k + 1, preset.n_runs_fixed)
-        if not all(done(c) for b in (preset.small_batch, preset.large_batch)
-                   for c in dropout_arms(preset, data, b, n_random, n_fixed)):
-            break
-        k += 1
-    return k
+def finished_prefix(configs: list[TrainConfig], root: str | Path) -> list[TrainConfig]:
+    """The configs a rendering of a study part way can take without training anything:
+    in each arm (model, dropout, batch), the runs of consecutive seeds from its first
+    whose records are finished (or otherwise terminal); a seed not yet finished ends its
+    arm's run of seeds. The given order is kept."""
+    stores: dict[str, Store] = {}
+    open_arms: dict[tuple, bool] = {}
+    done = set()
+    for config in sorted(configs, key=lambda c: c.seed):
+        arm = (config.data, config.model, config.dropout, config.batch)
+        if not open_arms.get(arm, True):
+            continue
+        if config.data not in stores:
+            stores[config.data] = resolve_store(config.data, progress=False)
+        record = load_run(Path(root) / run_key(config, stores[config.data]))
+        open_arms[arm] = bool(record) and record["status"] in TERMINAL
+        if open_arms[arm]:
+            done.add(repr(config))
+    return [c for c in configs if repr(c) in done]
 
 
 def progress(configs: list[TrainConfig], root: str | Path):

@@ -153,38 +153,30 @@ def test_a_redefined_model_preset_gets_new_runs(tiny_store, tmp_path, monkeypatc
         train(config, tmp_path / "run", verbose=0)
 
 
-def test_finished_seeds_counts_whole_seeds_across_the_four_arms(tiny_store, tmp_path):
+def test_finished_prefix_takes_consecutive_finished_seeds_arm_by_arm(tiny_store, tmp_path):
     from dataclasses import replace
-    from danqrepro.study import finished_seeds, run_key
+    from danqrepro.study import finished_prefix, run_key
     p = replace(get_preset("smoke"), n_runs_random=3, n_runs_fixed=2)
     data = str(tiny_store.path)
 
     def finish(config, status="finished"):
         out = tmp_path / run_key(config, tiny_store)
-        out.mkdir()
+        out.mkdir(exist_ok=True)
         (out / "run.json").write_text(f'{{"status": "{status}"}}')
 
-    arms = {b: experiments.dropout_arms(p, data, b) for b in (p.small_batch, p.large_batch)}
-    assert finished_seeds(p, data, tmp_path) == 0
-    for b in arms:  # seed 0 in all four cells, seed 1 of random in both, but not of fixed
-        for c in arms[b]:
-            if c.seed == 0 or (c.seed == 1 and c.dropout == "random"):
-                finish(c)
-    assert finished_seeds(p, data, tmp_path) == 1
-    for b in arms:
-        for c in arms[b]:
-            if c.seed == 1 and c.dropout == "fixed":
-                finish(c, "running" if b == p.large_batch else "finished")
-    assert finished_seeds(p, data, tmp_path) == 1  # a run still training does not count
-    seed1 = [c for c in arms[p.large_batch] if c.seed == 1]  # random (finished), fixed (running)
-    assert [r and r["status"] for r in study.records_so_far(seed1 + arms[p.large_batch][2:3], tmp_path)] \
-        == ["finished", "running", None]  # as they stand; seed 2 never started
-    (tmp_path / run_key(next(c for c in arms[p.large_batch] if c.seed == 1 and c.dropout == "fixed"),
-                        tiny_store) / "run.json").write_text('{"status": "finished"}')
-    assert finished_seeds(p, data, tmp_path) == 2
-    for b in arms:  # seed 2 exists only in the random arm (2 fixed seeds): it completes the study
-        finish(next(c for c in arms[b] if c.seed == 2))
-    assert finished_seeds(p, data, tmp_path) == 3
+    large, small = (experiments.dropout_arms(p, data, b) for b in (p.large_batch, p.small_batch))
+    arms = large + small
+    assert finished_prefix(arms, tmp_path) == []
+    for c in large:  # the large batch ahead, as the study trains it
+        finish(c)
+    finish(small[0])  # seed 0 of random at the small batch
+    finish(small[2], "running")  # seed 2 of random: still training
+    finish(next(c for c in small if c.dropout == "fixed" and c.seed == 1))  # fixed seed 1, not seed 0
+    got = [(c.batch, c.dropout, c.seed) for c in finished_prefix(arms, tmp_path)]
+    assert got == [(p.large_batch, d, s) for d, n in (("random", 3), ("fixed", 2)) for s in range(n)] \
+        + [(p.small_batch, "random", 0)]  # small fixed: seed 0 missing ends the arm at once
+    assert [r and r["status"] for r in study.records_so_far(small[:3], tmp_path)] \
+        == ["finished", None, "running"]  # as they stand; seed 1 never started
 
 
 def test_book_runner_seeds_option():
