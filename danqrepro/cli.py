@@ -133,7 +133,9 @@ def _study(args):
         danq = done[(done.model == preset.model) & (done.optimizer == preset.optimizer)]
         print(f"\n{len(done)} of {len(table)} runs finished, {int(done.censored.sum())} censored; "
               f"{preset.model} mean test ROC AUC {danq.test_roc_mean.mean():.4f} over {len(danq)} "
-              f"runs; {table.wall_seconds.sum() / 3600:.2f} h of training so far")
+              f"runs; {table.wall_seconds.sum() / 3600:.2f} h of training so far, about "
+              f"{study.hours_left(table):.1f} h left (each unfinished run at the mean of its "
+              "finished peers)")
         return
     records = study.run_all(configs[:args.limit], runs, verbose=args.verbose)
     print(study.table(records).to_string(index=False))

@@ -108,6 +108,22 @@ def progress(configs: list[TrainConfig], root: str | Path):
     return pd.DataFrame(rows)
 
 
+def hours_left(progress_table) -> float:
+    """Training hours a study still needs, from :func:`progress`'s table: each run not
+    finished is taken to cost the mean of the finished runs of the same model and batch
+    size (less what it has trained); nan while such a run has no finished peer."""
+    t = progress_table
+    finished = t.state.isin(TERMINAL)
+    mean = t[finished].groupby(["model", "batch"]).wall_seconds.mean()
+    left = 0.0
+    for row in t[~finished].itertuples():
+        key = (row.model, row.batch)
+        if key not in mean.index:
+            return float("nan")
+        left += max(mean[key] - row.wall_seconds, 0.0)
+    return left / 3600
+
+
 def table(records: list[dict]):
     """One row per run: config fields, epochs, best epoch, losses, time, test AUC means."""
     import pandas as pd

@@ -53,6 +53,16 @@ def test_censored_sign_test_orders_pairs_by_hand():
         censored_sign_test([1, 2], [1, 2], [False], [False, False])
 
 
+def test_hours_left_prices_unfinished_runs_at_their_finished_peers():
+    rows = [("danq", 100, "finished", 3600.0), ("danq", 100, "finished", 1800.0),
+            ("danq", 100, "running", 1000.0), ("danq", 1000, "finished", 900.0),
+            ("danq", 1000, "missing", 0.0), ("danq", 100, "running", 4000.0)]
+    t = pd.DataFrame(rows, columns=["model", "batch", "state", "wall_seconds"])
+    assert study.hours_left(t) == pytest.approx((2700 - 1000 + 900 + 0) / 3600)  # overrun counts 0
+    t.loc[len(t)] = ("cnn", 100, "missing", 0.0)
+    assert np.isnan(study.hours_left(t))  # no finished CNN run to price it
+
+
 def test_detectable_difference_shrinks_with_runs():
     assert detectable_difference(1.0, 4) == pytest.approx(2 * detectable_difference(1.0, 16))
     assert detectable_difference(2.0, 1) == pytest.approx(2.80158 * 2, rel=1e-4)
