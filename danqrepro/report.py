@@ -80,14 +80,23 @@ def order_sentence(c2: dict) -> str:
             f"{o['n_b_smaller']} (p = {figure(o['p'])}).")
 
 
+def _yes_no(value) -> str:
+    return "yes" if value else "no"
+
+
 def tidy(df, formats: dict | None = None):
     """A table for the page: no index, numbers formatted (``formats`` maps a column to a
-    format such as ``"{:.3f}"``; other numbers get :func:`_number`), missing values blank."""
+    format such as ``"{:.3f}"``; other numbers get :func:`_number`), true/false columns as
+    yes/no, missing values blank."""
     import pandas as pd
     formats = dict(formats or {})
     for column in df.columns:
-        if column not in formats and pd.api.types.is_numeric_dtype(df[column]) \
-                and not pd.api.types.is_bool_dtype(df[column]):
+        if column in formats:
+            continue
+        values = df[column].dropna()
+        if len(values) and all(isinstance(v, (bool, np.bool_)) for v in values):
+            formats[column] = _yes_no
+        elif pd.api.types.is_numeric_dtype(df[column]):
             formats[column] = _number
     return df.style.format(formats, na_rep="").hide(axis="index")
 

@@ -13,5 +13,7 @@ def test_tidy_formats_numbers_and_hides_the_index():
                        "censored": [True, False], "auc": [np.nan, 0.91234]})
     html = tidy(df, {"auc": "{:.3f}"}).to_html()
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
-    assert cells == ["1", "0.1235", "x", "True", "", "2,000", "12,346", "y", "False", "0.912"]
+    assert cells == ["1", "0.1235", "x", "yes", "", "2,000", "12,346", "y", "no", "0.912"]
+    mixed = pd.DataFrame({"censored": [True, None], "n": [1, 2]})  # a baseline row has no flag
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", tidy(mixed).to_html()) == ["yes", "1", "", "2"]
     assert "<th class=\"row_heading" not in html  # no index column
