@@ -97,16 +97,20 @@ REPR = re.compile(r"\{'[^']*': |dtype: (int|float|object|bool)|<[a-zA-Z_.]+ obje
 
 
 def site_problems(html_dir: Path) -> list[str]:
-    """What a reader must not meet on the built site: Python reprs (dicts, Series, objects)
-    or log lines in outputs, tracebacks, unfilled glue roles, images outside a captioned
-    figure, links to pages that do not exist."""
+    """What a reader must not meet on the built site: a script included twice (a console
+    error), Python reprs (dicts, Series, objects) or log lines in outputs, tracebacks,
+    unfilled glue roles, images outside a captioned figure, links to pages that do not exist."""
     from bs4 import BeautifulSoup
     problems = []
     for page in sorted(html_dir.rglob("*.html")):
         name = str(page.relative_to(html_dir))
         if name.startswith(("_", "genindex", "search")):
             continue
-        main = BeautifulSoup(page.read_text(), "html.parser").find("main") or BeautifulSoup("", "html.parser")
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        scripts = [s.get("src") or s.get_text() for s in soup.find_all("script")]
+        repeated = sorted({s[:40] for s in scripts if s and scripts.count(s) > 1})
+        problems += [f"{name}: a script included twice ({s})" for s in repeated]  # a console error
+        main = soup.find("main") or BeautifulSoup("", "html.parser")
         text = main.get_text(" ")
         for output in main.select("div.cell_output"):
             out = output.get_text(" ")
@@ -143,11 +147,12 @@ def test_book_builds_without_warnings_and_reads_clean(tmp_path):
 
 def test_site_check_catches_what_it_should(tmp_path):
     page = tmp_path / "chapter.html"
-    page.write_text("<main><div class='cell_output'>{'n': 3, 'mean': 1.5}</div>"
+    page.write_text("<script>const A = 1;</script><script>const A = 1;</script>"
+                    "<main><div class='cell_output'>{'n': 3, 'mean': 1.5}</div>"
                     "<div class='cell_output'>I0000 oneDNN custom operations</div>"
                     "<p>{glue:text}`x`</p><img src='a.png'><a href='missing.html'>x</a></main>")
     problems = " | ".join(site_problems(tmp_path))
-    for expected in ("a Python repr", "a log line (I0000)", "an unfilled glue role",
+    for expected in ("a script included twice", "a Python repr", "a log line (I0000)", "an unfilled glue role",
                      "an image without a numbered caption", "a link to a missing page"):
         assert expected in problems
 
