@@ -24,7 +24,7 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build book/ --path-output .
 
 # Rerun every chapter through papermill at PRESET, then rebuild the site
-# (SEEDS=finished: the dropout chapters from the seeds the study has finished so far).
+# (SEEDS=finished: the dropout chapters from the runs the study has finished so far, arm by arm).
 reproduce: $(STAMP)
 	$(BIN)/python -m danqrepro.book_runner --preset $(PRESET) $(if $(SEEDS),--seeds $(SEEDS))
 	$(BIN)/jupyter-book build book/ --path-output .
