@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import seaborn as sns
 
 sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)  # one style for every figure
@@ -12,18 +13,34 @@ ARM_COLOURS = {"fixed": "#4C72B0", "random": "#DD8452"}
 
 def arms(df, columns: dict[str, str], title: str = ""):
     """One panel per column: every run as a point (few runs per arm: no box plots), the
-    arm's mean as a black bar; fixed and random side by side in their colours."""
+    arm's mean as a black bar; fixed and random side by side in their colours. Runs that
+    reached the epoch cap (``df.censored``) are open triangles in every panel: their epoch
+    count is a lower bound and their loss was still falling."""
     fig, axes = plt.subplots(1, len(columns), figsize=(3.4 * len(columns), 3.3), squeeze=False)
     order = ["fixed", "random"]
+    censored = df["censored"].astype(bool) if "censored" in df else np.zeros(len(df), bool)
+    jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(df))  # the same in every panel
+    x = df["dropout"].map({arm: i for i, arm in enumerate(order)}).to_numpy(float) + jitter
     for ax, (column, label) in zip(axes[0], columns.items()):
-        sns.stripplot(df, x="dropout", y=column, hue="dropout", palette=ARM_COLOURS, ax=ax,
-                      order=order, size=6, jitter=0.15, alpha=0.8, legend=False)
+        for arm in order:
+            for capped in (False, True):
+                rows = ((df["dropout"] == arm) & (censored == capped)).to_numpy()
+                if rows.any():
+                    colour = ARM_COLOURS[arm]
+                    ax.scatter(x[rows], df.loc[rows, column], s=36, alpha=0.85,
+                               marker="^" if capped else "o", color="none" if capped else colour,
+                               edgecolors=colour, linewidths=1.4 if capped else 0)
         means = df.groupby("dropout")[column].mean()
         for i, arm in enumerate(order):
             if arm in means:
                 ax.hlines(means[arm], i - 0.3, i + 0.3, color="black", lw=2)
-        ax.set_xlabel("")
+        ax.set_xticks(range(len(order)), order)
+        ax.set_xlim(-0.6, len(order) - 0.4)
         ax.set_ylabel(label)
+    if censored.any():
+        axes[0][0].scatter([], [], marker="^", color="none", edgecolors="black",
+                           label="reached the epoch cap")
+        axes[0][0].legend(fontsize=8, loc="best")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
