@@ -121,7 +121,7 @@ def hours_left(progress_table) -> float:
         if key not in mean.index:
             return float("nan")
         left += max(mean[key] - row.wall_seconds, 0.0)
-    return left / 3600
+    return float(left) / 3600
 
 
 def table(records: list[dict]):
