@@ -42,8 +42,22 @@ def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = No
     parameters = {k: v for k, v in wanted.items() if k in declared and v is not None}
     papermill.execute_notebook(str(template), str(tmp),
                                parameters=parameters, cwd=str(root), progress_bar=False)
+    _publishable(tmp, name, preset)
     os.replace(tmp, target)
     return target
+
+
+def _publishable(path: Path, name: str, preset: str) -> None:
+    """Papermill's record without this machine's paths, and the commit the chapter ran at
+    (read by the reproducing chapter's execution table)."""
+    import nbformat
+
+    from .provenance import git_commit
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.papermill.input_path = f"notebooks/{name}.ipynb"
+    nb.metadata.papermill.output_path = f"book/chapters/{name}.ipynb"
+    nb.metadata.danqrepro = {"preset": preset, **git_commit()}
+    nbformat.write(nb, path)
 
 
 def main(argv=None):

@@ -26,7 +26,10 @@ def quiet_tensorflow() -> None:
     """Import TensorFlow and probe its devices with file descriptor 2 pointed at
     /dev/null, so the C++ runtime's start-up lines (absl, oneDNN, CUDA probes), which are
     written there before any Python-level setting can silence them, never reach a
-    notebook. Call it first in a chapter; later imports find TensorFlow loaded."""
+    notebook. Call it first in a chapter; later imports find TensorFlow loaded. Also
+    silences tqdm's warning that a notebook without ipywidgets gets a text progress bar."""
+    import warnings
+    warnings.filterwarnings("ignore", message="IProgress not found")
     sys.stderr.flush()
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:

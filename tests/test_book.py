@@ -27,7 +27,8 @@ def glued(path):
     return out
 
 
-LOG_MARKERS = ("absl::", "I0000", "E0000", "W0000", "oneDNN", "cuInit", "cudart_stub", "Traceback")
+LOG_MARKERS = ("absl::", "I0000", "E0000", "W0000", "oneDNN", "cuInit", "cudart_stub", "Traceback",
+               "Warning")
 
 
 def streams(path) -> str:
@@ -79,6 +80,11 @@ def test_every_template_runs_and_glues_sane_values(smoke_chapters):
     for name, path in smoke_chapters.items():  # no logs reach the saved notebooks
         printed = streams(path)
         assert not [m for m in LOG_MARKERS if m in printed], (name, printed[:1000])
+        text = Path(path).read_text()
+        assert str(ROOT) not in text and str(Path(path).parent) not in text, name  # no machine paths
+        meta = json.loads(text)["metadata"]
+        assert meta["papermill"]["input_path"] == f"notebooks/{name}.ipynb"
+        assert meta["danqrepro"]["preset"] == "smoke" and len(meta["danqrepro"]["commit"]) == 40
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
