@@ -42,6 +42,19 @@ def quiet_tensorflow() -> None:
         os.close(devnull)
 
 
+def glued(path: str | Path) -> dict[str, str]:
+    """What an executed chapter glued: name -> the text/plain form of its value (how the
+    book shows it; numbers parse with ``float``)."""
+    import json
+    out = {}
+    for cell in json.loads(Path(path).read_text())["cells"]:
+        for o in cell.get("outputs", []):
+            scrap = o.get("metadata", {}).get("scrapbook")
+            if scrap:
+                out[scrap["name"]] = o["data"][scrap["mime_prefix"] + "text/plain"]
+    return out
+
+
 def _number(value: float) -> str:
     """Thousands separators from 1,000 up, else four significant digits."""
     return f"{value:,.0f}" if abs(value) >= 1000 or float(value).is_integer() else f"{value:.4g}"

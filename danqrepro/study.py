@@ -124,6 +124,33 @@ def hours_left(progress_table) -> float:
     return float(left) / 3600
 
 
+def compute_used(root: str | Path):
+    """Training time every run record under ``root`` holds, finished or not: one row per
+    data kind, model, optimiser and batch size with the runs, how many finished and were
+    censored, epochs trained, hours (the sum of epoch times) and the machines."""
+    import pandas as pd
+    rows = []
+    for path in sorted(Path(root).glob("*/run.json")):
+        r = read_json(path)
+        c = TrainConfig.from_dict(r["config"])  # fills the defaults a record leaves out
+        hw = r.get("provenance", {}).get("hardware", {})
+        rows.append({"data": r.get("data", {}).get("kind"), "model": c.model,
+                     "optimizer": c.optimizer, "batch": c.batch,
+                     "finished": r["status"] in TERMINAL, "censored": r.get("stop_reason") == "max_epochs",
+                     "epochs": len(r.get("epochs", [])),
+                     "hours": sum(e["seconds"] for e in r.get("epochs", [])) / 3600,
+                     "machine": f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores)"
+                                + (", " + ", ".join(hw["gpus"]) if hw.get("gpus") else "")})
+    columns = ["data", "model", "optimizer", "batch"]
+    if not rows:
+        return pd.DataFrame(columns=columns + ["runs", "finished", "censored", "epochs", "hours", "machines"])
+    return (pd.DataFrame(rows).groupby(columns)
+            .agg(runs=("epochs", "size"), finished=("finished", "sum"), censored=("censored", "sum"),
+                 epochs=("epochs", "sum"), hours=("hours", "sum"),
+                 machines=("machine", lambda m: "; ".join(sorted(set(m)))))
+            .reset_index())
+
+
 def table(records: list[dict]):
     """One row per run: config fields, epochs, best epoch, losses, time, test AUC means."""
     import pandas as pd

@@ -12,19 +12,9 @@ from pathlib import Path
 import pytest
 
 from danqrepro.book_runner import CHAPTERS, run_chapter
+from danqrepro.report import glued
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def glued(path):
-    """Glued name -> text/plain value of an executed notebook."""
-    out = {}
-    for cell in json.loads(Path(path).read_text())["cells"]:
-        for o in cell.get("outputs", []):
-            scrap = o.get("metadata", {}).get("scrapbook")
-            if scrap:
-                out[scrap["name"]] = o["data"][scrap["mime_prefix"] + "text/plain"]
-    return out
 
 
 LOG_MARKERS = ("absl::", "I0000", "E0000", "W0000", "oneDNN", "cuInit", "cudart_stub", "Traceback",

@@ -63,6 +63,25 @@ def test_hours_left_prices_unfinished_runs_at_their_finished_peers():
     assert np.isnan(study.hours_left(t))  # no finished CNN run to price it
 
 
+def test_compute_used_sums_epoch_times_by_model_and_batch(tmp_path):
+    import json
+    hw = {"cpu": "AMD EPYC", "cpu_count": 2, "gpus": []}
+    for name, batch, status, stop, seconds in (("a", 100, "finished", "max_epochs", [10.0, 20.0]),
+                                               ("b", 100, "running", None, [30.0]),
+                                               ("c", 1000, "finished", "stopped_early", [3600.0])):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "run.json").write_text(json.dumps({
+            "config": {"data": "/store", "model": "danq-cpu", "optimizer": "adam", "batch": batch},
+            "status": status,
+            "stop_reason": stop, "data": {"kind": "synthetic"}, "provenance": {"hardware": hw},
+            "epochs": [{"seconds": x} for x in seconds]}))
+    used = study.compute_used(tmp_path).set_index("batch")
+    assert used.loc[100, ["runs", "finished", "censored", "epochs"]].tolist() == [2, 1, 1, 3]
+    assert used.loc[100, "hours"] == pytest.approx(60 / 3600) and used.loc[1000, "hours"] == pytest.approx(1)
+    assert used.loc[1000, "machines"] == "AMD EPYC (2 cores)"
+    assert study.compute_used(tmp_path / "none").empty
+
+
 def test_detectable_difference_shrinks_with_runs():
     assert detectable_difference(1.0, 4) == pytest.approx(2 * detectable_difference(1.0, 16))
     assert detectable_difference(2.0, 1) == pytest.approx(2.80158 * 2, rel=1e-4)
