@@ -20,7 +20,9 @@ from pathlib import Path
 from .presets import get_preset
 from .report import default_runs_dir, repo_root
 
-CHAPTERS = ("control", "architecture", "compare", "batchsize", "fulldata", "motifs", "own_data", "scorecard", "performance")
+# reproducing comes last: its execution table reads the other chapters
+CHAPTERS = ("control", "architecture", "compare", "batchsize", "fulldata", "motifs", "own_data",
+            "scorecard", "performance", "reproducing")
 
 
 def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = None,
@@ -35,7 +37,10 @@ def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = No
     tmp = out_dir / f".{name}.partial.ipynb"
     template = root / "notebooks" / f"{name}.ipynb"
     declared = papermill.inspect_notebook(str(template))
-    wanted = {"preset": preset, "runs_dir": runs_dir, "finished_only": finished_only or None}
+    book_chapters = (root / "book" / "chapters").resolve()
+    wanted = {"preset": preset, "runs_dir": runs_dir, "finished_only": finished_only or None,
+              # the chapters the reproducing chapter reads; none named for the book's own
+              "chapters_dir": None if out_dir.resolve() == book_chapters else str(out_dir)}
     if seeds is not None:
         p = get_preset(preset)
         wanted |= {"n_runs_random": min(seeds, p.n_runs_random), "n_runs_fixed": min(seeds, p.n_runs_fixed)}

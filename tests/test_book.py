@@ -62,6 +62,9 @@ def test_every_template_runs_and_glues_sane_values(smoke_chapters):
     own = values["own_data"]  # the three own-data commands, end to end
     assert own["round_trip"] == "'equal'" and float(own["max_difference"]) < 1e-5
     assert int(own["n_pairs"]) >= 1 and math.isfinite(float(own["break_mean"]))
+    repro = values["reproducing"]  # the compute the smoke runs used, and every chapter's execution
+    assert int(repro["used_runs"]) >= 10 and float(repro["used_hours"]) > 0
+    assert float(repro["chapters_minutes"]) > 0
     card = values["scorecard"]
     assert {"claims_table", "n_supported", "danq_test_roc", "hours"} <= set(card)
     assert card["n_rows"] == "6"  # C1-C4, and C5 within each batch size
