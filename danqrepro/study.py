@@ -110,17 +110,22 @@ def progress(configs: list[TrainConfig], root: str | Path):
 
 def hours_left(progress_table) -> float:
     """Training hours a study still needs, from :func:`progress`'s table: each run not
-    finished is taken to cost the mean of the finished runs of the same model and batch
-    size (less what it has trained); nan while such a run has no finished peer."""
+    finished is taken to cost the mean of the finished runs of the same model, optimiser and
+    batch size, or of the same model and batch size where none used its optimiser (less
+    what it has trained); nan while a run has no finished peer at all."""
     t = progress_table
-    finished = t.state.isin(TERMINAL)
-    mean = t[finished].groupby(["model", "batch"]).wall_seconds.mean()
+    finished = t[t.state.isin(TERMINAL)]
+    same_optimizer = finished.groupby(["model", "optimizer", "batch"]).wall_seconds.mean()
+    any_optimizer = finished.groupby(["model", "batch"]).wall_seconds.mean()
     left = 0.0
-    for row in t[~finished].itertuples():
-        key = (row.model, row.batch)
-        if key not in mean.index:
+    for row in t[~t.state.isin(TERMINAL)].itertuples():
+        if (row.model, row.optimizer, row.batch) in same_optimizer.index:
+            cost = same_optimizer[(row.model, row.optimizer, row.batch)]
+        elif (row.model, row.batch) in any_optimizer.index:
+            cost = any_optimizer[(row.model, row.batch)]
+        else:
             return float("nan")
-        left += max(mean[key] - row.wall_seconds, 0.0)
+        left += max(cost - row.wall_seconds, 0.0)
     return float(left) / 3600
 
 

@@ -54,12 +54,15 @@ def test_censored_sign_test_orders_pairs_by_hand():
 
 
 def test_hours_left_prices_unfinished_runs_at_their_finished_peers():
-    rows = [("danq", 100, "finished", 3600.0), ("danq", 100, "finished", 1800.0),
-            ("danq", 100, "running", 1000.0), ("danq", 1000, "finished", 900.0),
-            ("danq", 1000, "missing", 0.0), ("danq", 100, "running", 4000.0)]
-    t = pd.DataFrame(rows, columns=["model", "batch", "state", "wall_seconds"])
-    assert study.hours_left(t) == pytest.approx((2700 - 1000 + 900 + 0) / 3600)  # overrun counts 0
-    t.loc[len(t)] = ("cnn", 100, "missing", 0.0)
+    rows = [("danq", "adam", 100, "finished", 3600.0), ("danq", "adam", 100, "finished", 1800.0),
+            ("danq", "rmsprop", 100, "finished", 9000.0),  # a slower optimiser prices only its own
+            ("danq", "adam", 100, "running", 1000.0), ("danq", "adam", 1000, "finished", 900.0),
+            ("danq", "adam", 1000, "missing", 0.0), ("danq", "adam", 100, "running", 4000.0),
+            ("danq", "rmsprop", 1000, "missing", 0.0)]  # no rmsprop peer: priced by the adam run
+    t = pd.DataFrame(rows, columns=["model", "optimizer", "batch", "state", "wall_seconds"])
+    # overrun counts 0
+    assert study.hours_left(t) == pytest.approx((2700 - 1000 + 900 + 0 + 900) / 3600)
+    t.loc[len(t)] = ("cnn", "adam", 100, "missing", 0.0)
     assert np.isnan(study.hours_left(t))  # no finished CNN run to price it
 
 
