@@ -102,3 +102,7 @@ def parse_seeds(value: str | None, preset: str) -> int | None:
     if not value.isdigit() or int(value) < 1:
         raise SystemExit(f"--seeds: expected a whole number >= 1 or 'finished', got {value!r}")
     return int(value)
+
+
+if __name__ == "__main__":
+    main()
