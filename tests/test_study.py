@@ -217,3 +217,8 @@ def test_book_runner_seeds_option():
     for bad in ("0", "two", "-1"):
         with pytest.raises(SystemExit, match="expected a whole number >= 1 or 'finished'"):
             parse_seeds(bad, "cpu")
+    import subprocess
+    import sys
+    cli = subprocess.run([sys.executable, "-m", "danqrepro.book_runner", "--seeds", "two"],
+                         capture_output=True, text=True)  # `make reproduce` runs it as a module
+    assert cli.returncode == 1 and "expected a whole number" in cli.stderr
