@@ -78,6 +78,8 @@ def test_c5_compares_spreads():
     assert spread["verdict"] == "supported" and spread["max_random"] == 40
     flat = claims.claim_c5(runs([20] * 6, [20] * 6))
     assert np.isnan(flat["levene_p"]) and flat["verdict"] == "inconclusive"
+    two = claims.claim_c5(runs([44, 60], [60, 60]))  # Levene's p would be 0 for any two runs
+    assert np.isnan(two["levene_p"]) and two["verdict"] == "inconclusive"
     few = claims.claim_c5(runs([10, 38, 12, 30, 8], [20, 21, 20, 22, 21]))  # a study part way
     assert few["verdict"] == "inconclusive"
     assert few["reason"] == "fewer than 6 runs in an arm"
