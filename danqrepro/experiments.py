@@ -45,10 +45,12 @@ def dropout_arms(preset: Preset, data: str, batch: int, n_runs_random: int | Non
 
 
 def full_data_runs(preset: Preset, data: str, batch: int, seed: int = 0) -> list[TrainConfig]:
-    """DanQ and the DeepSEA CNN on the whole training split, fixed dropout, trained alike."""
+    """DanQ and the DeepSEA CNN on the whole training split, fixed dropout, trained alike
+    (at the preset's ``comparison_learning_rate`` where it sets one)."""
     return [TrainConfig(data=data, model=model, batch=batch, n_train=None, n_valid=preset.n_valid,
                         max_epochs=preset.full_max_epochs, patience=preset.patience, seed=seed,
-                        optimizer=preset.optimizer, learning_rate=preset.learning_rate,
+                        optimizer=preset.optimizer,
+                        learning_rate=preset.comparison_learning_rate or preset.learning_rate,
                         output_bias=preset.output_bias)
             for model in (preset.model, preset.baseline)]
 
@@ -66,7 +68,7 @@ def optimizer_control(preset: Preset, data: str) -> TrainConfig | None:
 def positive_controls(preset: Preset, data: str) -> list[TrainConfig]:
     """The study's DanQ (fixed dropout, seed 0, small batch, as in the arms), then DanQ and
     the CNN of the C1 comparison on the whole split (the first is the study's DanQ where the
-    arms train on the whole split too, as at the ``cpu`` preset)."""
+    arms train on the whole split at the comparison's rate too)."""
     study_danq = dropout_arms(preset, data, preset.small_batch, 0, 1)[0]
     comparison = full_data_runs(preset, data, preset.small_batch)
     return [study_danq] + [c for c in comparison if c != study_danq]

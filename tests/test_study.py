@@ -138,26 +138,27 @@ def test_constant_and_oracle_losses(tiny_store):
 def test_study_order_puts_controls_first_and_pairs_seeds():
     p = get_preset("cpu")
     configs = experiments.study_configs(p, "/data")
-    assert len(configs) == 2 * (14 + 6) + 2  # the arms, the CNN and the RMSprop control
+    assert len(configs) == 2 * (14 + 6) + 3  # the arms, C1's DanQ and CNN, the RMSprop control
     assert len(set(map(repr, configs))) == len(configs)
-    first = configs[:3]
+    first = configs[:4]
     assert [(c.model, c.dropout, c.batch, c.seed, c.optimizer, c.output_bias, c.learning_rate)
             for c in first] == [
-        ("danq-cpu", "fixed", 100, 0, "adam", "label_rates", 1e-3),  # the study's DanQ and C1's
+        ("danq-cpu", "fixed", 100, 0, "adam", "label_rates", 3e-3),  # the study's DanQ
+        ("danq-cpu", "fixed", 100, 0, "adam", "label_rates", 1e-3),  # C1's DanQ and CNN
         ("deepsea-cpu", "fixed", 100, 0, "adam", "label_rates", 1e-3),
         ("danq-cpu", "fixed", 100, 0, "rmsprop", "zero", 1e-3)]  # DanQ's own training, as control
     assert first[0] == experiments.dropout_arms(p, "/data", 100, 0, 1)[0]
-    assert experiments.full_data_runs(p, "/data", 100)[0] == first[0]
-    arms = [(c.batch, c.seed, c.dropout) for c in configs[3:]]
+    assert experiments.full_data_runs(p, "/data", 100) == first[1:3]
+    arms = [(c.batch, c.seed, c.dropout) for c in configs[4:]]
     # C2's six seed pairs (large batch) first, then C3's (small batch), each seed's fixed run
     # first; then the seeds only the random arm runs, large batch first
     assert arms[:12] == [(1000, s, d) for s in range(6) for d in ("fixed", "random")]
     assert arms[12:23] == [(100, s, d) for s in range(6) for d in ("fixed", "random")][1:]  # seed 0's fixed run is the study's DanQ
     assert arms[23:] == [(b, s, "random") for s in range(6, 14) for b in (1000, 100)]
     assert all(c.max_epochs == 60 and c.patience == 5 and c.n_train is None for c in configs)
-    assert {c.learning_rate for c in configs[3:]} == {1e-3}  # one rate for both batch sizes
+    assert {c.learning_rate for c in configs[4:]} == {3e-3}  # one rate for both batch sizes
     assert pd.Series([c.batch for c in configs if c.model == "danq-cpu"]).value_counts().to_dict() == {
-        100: 21, 1000: 20}
+        100: 22, 1000: 20}
 
 
 def test_notebook_parameters_are_checked_before_any_data_work(tmp_path):
