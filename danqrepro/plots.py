@@ -47,29 +47,64 @@ def arms(df, columns: dict[str, str], title: str = ""):
     return fig
 
 
+def _loss_lines(ax, records: list[dict], group, colours: dict, markers: dict):
+    """Validation loss per epoch of every run on ``ax`` (one thin line each, coloured and
+    marked by ``group(record)``, a legend label), the best epoch as a larger marker."""
+    for r in records:
+        g = group(r)
+        ax.plot([e["epoch"] for e in r["epochs"]], [e["val_loss"] for e in r["epochs"]],
+                color=colours[g], alpha=0.55, lw=1, marker=markers[g], ms=2.5, label=g)
+        if r["best_epoch"]:
+            ax.plot(r["best_epoch"], r["best_val_loss"], markers[g], color=colours[g], ms=6,
+                    mec="black", mew=0.6)
+
+
+def _legend_once(ax, **kwargs):
+    """A legend with one entry per label (every run of a group draws the same label)."""
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys(), fontsize=8, **kwargs)
+
+
 def learning_curves(records: list[dict], title: str = "", constant: float | None = None):
     """Validation loss per epoch of every run (one thin line each, coloured and marked by
     arm), the best epoch as a larger marker and, if given, the constant predictor's loss
     (the label rates) as a dashed line. Linear axes, so a plateau shows as one."""
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
-    markers = {"fixed": "o", "random": "s"}
-    for r in records:
-        arm = r["config"]["dropout"]
-        epochs = [e["epoch"] for e in r["epochs"]]
-        ax.plot(epochs, [e["val_loss"] for e in r["epochs"]], color=ARM_COLOURS[arm], alpha=0.55,
-                lw=1, marker=markers[arm], ms=2.5, label=f"{arm} dropout")
-        if r["best_epoch"]:
-            ax.plot(r["best_epoch"], r["best_val_loss"], markers[arm], color=ARM_COLOURS[arm], ms=6,
-                    mec="black", mew=0.6)
+    _loss_lines(ax, records, lambda r: f"{r['config']['dropout']} dropout",
+                {f"{arm} dropout": colour for arm, colour in ARM_COLOURS.items()},
+                {"fixed dropout": "o", "random dropout": "s"})
     if constant is not None:
         ax.axhline(constant, color="grey", ls="--", lw=1.2, label="constant predictor (label rates)")
-    handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    ax.legend(unique.values(), unique.keys(), fontsize=8)
+    _legend_once(ax)
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation loss")
     if title:
         ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def rate_curves(records: list[dict], constant: float, max_epochs: int):
+    """Validation loss per epoch of runs at several learning rates, one panel per batch
+    size, one colour and marker per rate; the constant predictor's loss dashed and the
+    epoch cap dotted, so a run still falling at the cap shows as one."""
+    batches = sorted({r["config"]["batch"] for r in records})
+    rates = sorted({r["config"]["learning_rate"] for r in records})
+    labels = [f"learning rate {rate:g}" for rate in rates]
+    colours = dict(zip(labels, sns.color_palette("colorblind", len(rates))))
+    fig, axes = plt.subplots(1, len(batches), figsize=(5.6 * len(batches), 3.6), sharey=True,
+                             squeeze=False)
+    for ax, batch in zip(axes[0], batches):
+        _loss_lines(ax, [r for r in records if r["config"]["batch"] == batch],
+                    lambda r: f"learning rate {r['config']['learning_rate']:g}", colours,
+                    dict(zip(labels, "os^D")))
+        ax.axhline(constant, color="grey", ls="--", lw=1.2, label="constant predictor (label rates)")
+        ax.axvline(max_epochs, color="black", ls=":", lw=1, label="epoch cap")
+        ax.set_title(f"batch {batch}")
+        ax.set_xlabel("epoch")
+    axes[0][0].set_ylabel("validation loss")
+    _legend_once(axes[0][-1], loc="center right")
     fig.tight_layout()
     return fig
 

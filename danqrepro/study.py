@@ -131,7 +131,7 @@ def hours_left(progress_table) -> float:
 
 def compute_used(root: str | Path):
     """Training time every run record under ``root`` holds, finished or not: one row per
-    data kind, model, optimiser and batch size with the runs, how many finished and were
+    data kind, model, optimiser, learning rate and batch size with the runs, how many finished and were
     censored, epochs trained, hours (the sum of epoch times) and the machines."""
     import pandas as pd
     rows = []
@@ -140,13 +140,13 @@ def compute_used(root: str | Path):
         c = TrainConfig.from_dict(r["config"])  # fills the defaults a record leaves out
         hw = r.get("provenance", {}).get("hardware", {})
         rows.append({"data": r.get("data", {}).get("kind"), "model": c.model,
-                     "optimizer": c.optimizer, "batch": c.batch,
+                     "optimizer": c.optimizer, "learning_rate": c.learning_rate, "batch": c.batch,
                      "finished": r["status"] in TERMINAL, "censored": r.get("stop_reason") == "max_epochs",
                      "epochs": len(r.get("epochs", [])),
                      "hours": sum(e["seconds"] for e in r.get("epochs", [])) / 3600,
                      "machine": f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores)"
                                 + (", " + ", ".join(hw["gpus"]) if hw.get("gpus") else "")})
-    columns = ["data", "model", "optimizer", "batch"]
+    columns = ["data", "model", "optimizer", "learning_rate", "batch"]
     if not rows:
         return pd.DataFrame(columns=columns + ["runs", "finished", "censored", "epochs", "hours", "machines"])
     return (pd.DataFrame(rows).groupby(columns)
@@ -166,6 +166,7 @@ def table(records: list[dict]):
         test = r.get("test", {}).get("all", {})
         rows.append({
             "model": c["model"], "dropout": c["dropout"], "batch": c["batch"], "seed": c["seed"],
+            "learning_rate": c.get("learning_rate"),
             "epochs": r["epochs_trained"], "best_epoch": best,
             "best_val_loss": r["best_val_loss"], "train_loss_at_best": best_row.get("loss"),
             "wall_seconds": r["wall_seconds"],
