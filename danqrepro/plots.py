@@ -118,7 +118,7 @@ def control_curves(records: dict[str, dict], reference_losses: dict[str, float],
     rates; ``oracle``: the generating probabilities) on the loss panel, and
     ``reference_aucs`` (name -> (ROC AUC, PR AUC) on the same validation samples) on the
     AUC panels. Linear axes, so a plateau at the label rates shows as one."""
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4.6))
     palette = sns.color_palette("colorblind", len(records))
     for (label, r), colour, marker in zip(records.items(), palette, "osD^v"):
         per_epoch = -(-r["data"]["n_train"] // r["config"]["batch"])
@@ -138,9 +138,13 @@ def control_curves(records: dict[str, dict], reference_losses: dict[str, float],
                                  "mean validation ROC AUC", "mean validation PR AUC")):
         ax.set_xlabel("optimiser steps")
         ax.set_ylabel(ylabel)
-    axes[0].legend(fontsize=7)
-    axes[1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+    # one legend under the panels: inside, it would hide the curves' first steps
+    entries = {}
+    for ax in axes[:2]:
+        handles, labels = ax.get_legend_handles_labels()
+        entries.update(zip(labels, handles))
+    fig.legend(entries.values(), entries.keys(), loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.045 * -(-len(entries) // 3) + 0.01, 1, 1))
     return fig
 
 
