@@ -40,10 +40,12 @@ def arms(df, columns: dict[str, str], title: str = ""):
     if censored.any():
         axes[0][0].scatter([], [], marker="^", color="none", edgecolors="black",
                            label="reached the epoch cap")
-        axes[0][0].legend(fontsize=8, loc="best")
+        # under the panels, where it cannot sit on a run's point
+        fig.legend(*axes[0][0].get_legend_handles_labels(), loc="lower center", fontsize=8,
+                   frameon=False)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07 if censored.any() else 0, 1, 1))
     return fig
 
 
