@@ -70,7 +70,8 @@ PRESETS = {p.name: p for p in [
            output_bias="label_rates", comparison_learning_rate=1e-3,
            description="the committed chapters: a narrow DanQ on 40,000 synthetic samples "
                        "(the paper's subset size), the paper's stopping rule and repetitions, "
-                       "Adam from label-rate biases; hours on a 2-core machine, resumable"),
+                       "Adam at lr 3e-3 (C1 at 1e-3) from label-rate biases; hours on a 2-core "
+                       "machine, resumable"),
     Preset("paper", SyntheticSpec(n_train=60_000, n_valid=8_000, n_test=16_000), "danq",
            "deepsea", n_train=40_000, n_valid=None, max_epochs=60, patience=5,
            n_runs_random=14, n_runs_fixed=6, small_batch=100, large_batch=1000,
