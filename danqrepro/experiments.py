@@ -76,7 +76,8 @@ def positive_controls(preset: Preset, data: str) -> list[TrainConfig]:
 
 def study_configs(preset: Preset, data: str) -> list[TrainConfig]:
     """Every run of a preset's study in the order to train them: the positive controls
-    first (:func:`positive_controls`, then the optimiser control); then the seeds both
+    first (:func:`positive_controls`, then the optimiser control); then seed 0 of every
+    dropout arm (so that a study part way renders every chapter); then the seeds both
     dropout arms run, at the large batch (C2, the paper's main claim, is testable from six
     such pairs), then at the small batch (C3); then the seeds only the random arm runs
     (C5's spreads, the paper's 14 against 6), large batch first. Within each seed the
@@ -87,7 +88,8 @@ def study_configs(preset: Preset, data: str) -> list[TrainConfig]:
     control = optimizer_control(preset, data)
     ordered = positive_controls(preset, data)
     ordered += [control] if control and control not in ordered else []
-    for group in ([c for c in large if c.seed in paired], [c for c in small if c.seed in paired],
+    for group in ([c for c in large + small if c.seed == 0],
+                  [c for c in large if c.seed in paired], [c for c in small if c.seed in paired],
                   [c for c in large + small if c.seed not in paired]):
         ordered += [c for c in sorted(group, key=lambda c: (c.seed, -c.batch, c.dropout))
                     if c not in ordered]

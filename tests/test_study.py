@@ -150,10 +150,12 @@ def test_study_order_puts_controls_first_and_pairs_seeds():
     assert first[0] == experiments.dropout_arms(p, "/data", 100, 0, 1)[0]
     assert experiments.full_data_runs(p, "/data", 100) == first[1:3]
     arms = [(c.batch, c.seed, c.dropout) for c in configs[4:]]
-    # C2's six seed pairs (large batch) first, then C3's (small batch), each seed's fixed run
-    # first; then the seeds only the random arm runs, large batch first
-    assert arms[:12] == [(1000, s, d) for s in range(6) for d in ("fixed", "random")]
-    assert arms[12:23] == [(100, s, d) for s in range(6) for d in ("fixed", "random")][1:]  # seed 0's fixed run is the study's DanQ
+    # seed 0 of every arm (seed 0's fixed run at batch 100 is the study's DanQ), then C2's
+    # seed pairs (large batch), then C3's (small batch), each seed's fixed run first; then the
+    # seeds only the random arm runs, large batch first
+    assert arms[:3] == [(1000, 0, "fixed"), (1000, 0, "random"), (100, 0, "random")]
+    assert arms[3:13] == [(1000, s, d) for s in range(1, 6) for d in ("fixed", "random")]
+    assert arms[13:23] == [(100, s, d) for s in range(1, 6) for d in ("fixed", "random")]
     assert arms[23:] == [(b, s, "random") for s in range(6, 14) for b in (1000, 100)]
     assert all(c.max_epochs == 60 and c.patience == 5 and c.n_train is None for c in configs)
     assert {c.learning_rate for c in configs[4:]} == {3e-3}  # one rate for both batch sizes
