@@ -124,16 +124,22 @@ def _study(args):
     from .presets import get_preset
     preset = get_preset(args.preset)
     experiments.check_parameters(args.data)
-    configs = experiments.study_configs(preset, experiments.data_path(preset, args.data))
+    data = experiments.data_path(preset, args.data)
+    configs = experiments.study_configs(preset, data)
     runs = Path(args.runs) if args.runs else report.default_runs_dir()
     if args.status:
         table = study.progress(configs, runs)
         print(table.to_string(index=False))
         done = table[table.state == "finished"]
-        danq = done[(done.model == preset.model) & (done.optimizer == preset.optimizer)]
-        print(f"\n{len(done)} of {len(table)} runs finished, {int(done.censored.sum())} censored; "
-              f"{preset.model} mean test ROC AUC {danq.test_roc_mean.mean():.4f} over {len(danq)} "
-              f"runs; {table.wall_seconds.sum() / 3600:.2f} h of training so far, about "
+        arms = {repr(c) for b in (preset.small_batch, preset.large_batch)
+                for c in experiments.dropout_arms(preset, data, b)}
+        in_arms = table[[repr(c) in arms for c in configs]]
+        arms_done = in_arms[in_arms.state == "finished"]
+        print(f"\n{len(done)} of {len(table)} runs finished, {int(done.censored.sum())} censored. "
+              f"Dropout arms: {len(arms_done)} of {len(in_arms)} finished, "
+              f"{int(arms_done.censored.sum())} censored ({arms_done.censored.mean():.0%}), "
+              f"mean test ROC AUC {arms_done.test_roc_mean.mean():.4f}. "
+              f"{table.wall_seconds.sum() / 3600:.2f} h of training so far, about "
               f"{study.hours_left(table):.1f} h left (each unfinished run at the mean of its "
               "finished peers)")
         return

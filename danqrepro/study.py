@@ -100,7 +100,7 @@ def progress(configs: list[TrainConfig], root: str | Path):
             stores[config.data] = resolve_store(config.data, progress=False)
         r = load_run(Path(root) / run_key(config, stores[config.data])) or {}
         rows.append({"model": config.model, "optimizer": config.optimizer,
-                     "dropout": config.dropout, "batch": config.batch, "seed": config.seed,
+                     "learning_rate": config.learning_rate, "dropout": config.dropout, "batch": config.batch, "seed": config.seed,
                      "state": r.get("status", "missing"), "epochs": r.get("epochs_trained", 0),
                      "censored": r.get("stop_reason") == "max_epochs",
                      "test_roc_mean": r.get("test", {}).get("all", {}).get("roc_mean"),
@@ -108,24 +108,26 @@ def progress(configs: list[TrainConfig], root: str | Path):
     return pd.DataFrame(rows)
 
 
+# the peers that price an unfinished run, closest first
+PRICE_KEYS = (("model", "optimizer", "learning_rate", "batch"), ("model", "optimizer", "batch"),
+              ("model", "batch"))
+
+
 def hours_left(progress_table) -> float:
     """Training hours a study still needs, from :func:`progress`'s table: each run not
-    finished is taken to cost the mean of the finished runs of the same model, optimiser and
-    batch size, or of the same model and batch size where none used its optimiser (less
-    what it has trained); nan while a run has no finished peer at all."""
+    finished is taken to cost the mean of its closest finished peers (the same model,
+    optimiser, learning rate and batch size; failing those, the same model, optimiser and
+    batch size; failing those, the same model and batch size), less what it has trained;
+    nan while a run has no finished peer at all."""
     t = progress_table
     finished = t[t.state.isin(TERMINAL)]
-    same_optimizer = finished.groupby(["model", "optimizer", "batch"]).wall_seconds.mean()
-    any_optimizer = finished.groupby(["model", "batch"]).wall_seconds.mean()
+    means = [(keys, finished.groupby(list(keys)).wall_seconds.mean()) for keys in PRICE_KEYS]
     left = 0.0
-    for row in t[~t.state.isin(TERMINAL)].itertuples():
-        if (row.model, row.optimizer, row.batch) in same_optimizer.index:
-            cost = same_optimizer[(row.model, row.optimizer, row.batch)]
-        elif (row.model, row.batch) in any_optimizer.index:
-            cost = any_optimizer[(row.model, row.batch)]
-        else:
+    for row in t[~t.state.isin(TERMINAL)].to_dict("records"):
+        costs = [m[key] for keys, m in means if (key := tuple(row[k] for k in keys)) in m.index]
+        if not costs:
             return float("nan")
-        left += max(cost - row.wall_seconds, 0.0)
+        left += max(costs[0] - row["wall_seconds"], 0.0)
     return float(left) / 3600
 
 

@@ -54,15 +54,17 @@ def test_censored_sign_test_orders_pairs_by_hand():
 
 
 def test_hours_left_prices_unfinished_runs_at_their_finished_peers():
-    rows = [("danq", "adam", 100, "finished", 3600.0), ("danq", "adam", 100, "finished", 1800.0),
-            ("danq", "rmsprop", 100, "finished", 9000.0),  # a slower optimiser prices only its own
-            ("danq", "adam", 100, "running", 1000.0), ("danq", "adam", 1000, "finished", 900.0),
-            ("danq", "adam", 1000, "missing", 0.0), ("danq", "adam", 100, "running", 4000.0),
-            ("danq", "rmsprop", 1000, "missing", 0.0)]  # no rmsprop peer: priced by the adam run
-    t = pd.DataFrame(rows, columns=["model", "optimizer", "batch", "state", "wall_seconds"])
+    rows = [("danq", "adam", 3e-3, 100, "finished", 3600.0), ("danq", "adam", 3e-3, 100, "finished", 1800.0),
+            ("danq", "adam", 1e-3, 100, "finished", 7200.0),  # another rate prices only its own
+            ("danq", "rmsprop", 1e-3, 100, "finished", 9000.0),  # a slower optimiser prices only its own
+            ("danq", "adam", 3e-3, 100, "running", 1000.0), ("danq", "adam", 3e-3, 1000, "finished", 900.0),
+            ("danq", "adam", 3e-3, 1000, "missing", 0.0), ("danq", "adam", 3e-3, 100, "running", 4000.0),
+            ("danq", "adam", 1e-2, 1000, "missing", 0.0),  # no peer at its rate: the adam runs at 1000
+            ("danq", "rmsprop", 1e-3, 1000, "missing", 0.0)]  # no rmsprop peer: priced by the adam run
+    t = pd.DataFrame(rows, columns=["model", "optimizer", "learning_rate", "batch", "state", "wall_seconds"])
     # overrun counts 0
-    assert study.hours_left(t) == pytest.approx((2700 - 1000 + 900 + 0 + 900) / 3600)
-    t.loc[len(t)] = ("cnn", "adam", 100, "missing", 0.0)
+    assert study.hours_left(t) == pytest.approx((2700 - 1000 + 900 + 0 + 900 + 900) / 3600)
+    t.loc[len(t)] = ("cnn", "adam", 1e-3, 100, "missing", 0.0)
     assert np.isnan(study.hours_left(t))  # no finished CNN run to price it
 
 
