@@ -78,6 +78,16 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
+def seeds(values) -> str:
+    """Seeds for a caption: "seed 0", "seeds 0-5" when consecutive, else "seeds 0, 2, 5"."""
+    v = sorted({int(x) for x in values})
+    if len(v) == 1:
+        return f"seed {v[0]}"
+    if v == list(range(v[0], v[-1] + 1)):
+        return f"seeds {v[0]}-{v[-1]}"
+    return "seeds " + ", ".join(map(str, v))
+
+
 def mean_epochs(arm) -> str:
     """An arm's mean epoch count for prose, "≥" in front when runs reached the epoch cap
     (the mean of lower bounds is a lower bound). ``arm``: the study table's rows of one arm."""

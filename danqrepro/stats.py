@@ -37,7 +37,8 @@ def compare_arms(a, b, name_a: str = "a", name_b: str = "b") -> dict:
     if a.size and b.size:
         test = mannwhitneyu(a, b, alternative="two-sided")
         out["mann_whitney_u"] = float(test.statistic)
-        out["p_value"] = float(test.pvalue)
+        # one run in an arm cannot reach any level: no p-value rather than p = 1
+        out["p_value"] = float(test.pvalue) if min(a.size, b.size) > 1 else float("nan")
         out["rank_biserial"] = float(2 * test.statistic / (a.size * b.size) - 1)
         out["mean_difference"] = float(a.mean() - b.mean())
     return out
@@ -61,7 +62,8 @@ def paired_comparison(a, b, level: float = 0.95, seed: int = 0) -> dict:
     Returns the number of pairs, the mean and median of ``d = a - b``, a percentile
     bootstrap CI of the mean difference, the standardised effect ``mean(d) / sd(d)``, the
     two-sided Wilcoxon signed-rank p-value (zero differences dropped; 1.0 when all are
-    zero) and the mean difference the design detects at 80% power.
+    zero; nan from fewer than two pairs) and the mean difference the design detects at 80%
+    power.
     """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
@@ -70,8 +72,10 @@ def paired_comparison(a, b, level: float = 0.95, seed: int = 0) -> dict:
     n = int(d.size)
     sd = float(d.std(ddof=1)) if n > 1 else float("nan")
     lo, hi = bootstrap_ci(d, level=level, seed=seed)
-    if n == 0 or not np.any(d):
-        p = 1.0 if n else float("nan")
+    if n < 2:  # one pair cannot reach any level: no p-value rather than p = 1
+        p = float("nan")
+    elif not np.any(d):
+        p = 1.0
     else:
         p = float(wilcoxon(d, zero_method="wilcox", alternative="two-sided").pvalue)
     return {"n_pairs": n, "mean_difference": float(d.mean()) if n else float("nan"),

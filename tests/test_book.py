@@ -44,8 +44,8 @@ def test_every_template_runs_and_glues_sane_values(smoke_chapters):
     values = {name: glued(path) for name, path in smoke_chapters.items()}
     assert values["architecture"]["danq_params"] == "'46,926,479'"
     compare = values["compare"]
-    for key in ("loss_random", "loss_fixed", "epochs_p"):
-        assert math.isfinite(float(compare[key])), key
+    for key in ("loss_random", "loss_fixed", "epochs_p"):  # smoke: two runs per arm, so a p-value
+        assert math.isfinite(float(compare[key].strip("'"))), key
     for key in ("epochs_random", "epochs_fixed"):  # "≥" in front: runs reached the cap
         assert 1 <= float(compare[key].strip("'").lstrip("≥")) <= 3, key  # smoke: max_epochs 3
     assert compare["verdict"].strip("'") in ("supported", "not supported", "inconclusive")
@@ -163,6 +163,9 @@ def test_positive_control_chapter_glues_sane_values(smoke_chapters):
     assert 0.5 < float(control["scan_roc"]) <= 1  # the planted motifs rank positives first
     assert float(control["oracle_loss"]) < float(control["constant_loss"])
     assert "optimiser rmsprop" in control["control_sentence"]  # smoke: no optimiser control
+    # smoke: one learning rate; C1's DanQ trains on the whole split, the study's on a subset
+    assert "Every DanQ run of this preset trains at learning rate 0.001." in control["rate_sentence"]
+    assert "danq-tiny and deepsea-tiny, trained alike at learning rate 0.001" in control["c1_sentence"]
     assert control["data_label"] == "'synthetic'" and control["n_train"] == "'1,024'"  # the study's subset at smoke
     printed = streams(path)
     assert not [m for m in LOG_MARKERS if m in printed], printed[:2000]  # no logs in the notebook

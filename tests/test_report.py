@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from danqrepro import report
 from danqrepro.report import tidy
 
 
@@ -17,3 +18,9 @@ def test_tidy_formats_numbers_and_hides_the_index():
     mixed = pd.DataFrame({"censored": [True, None], "n": [1, 2]})  # a baseline row has no flag
     assert re.findall(r"<td[^>]*>([^<]*)</td>", tidy(mixed).to_html()) == ["yes", "1", "", "2"]
     assert "<th class=\"row_heading" not in html  # no index column
+
+
+def test_seeds_reads_as_a_caption_would():
+    assert report.seeds([0]) == "seed 0" and report.seeds([0, 0]) == "seed 0"
+    assert report.seeds([2, 0, 1]) == "seeds 0-2"
+    assert report.seeds([0, 2, 5]) == "seeds 0, 2, 5"

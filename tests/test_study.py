@@ -9,7 +9,7 @@ from scipy.stats import wilcoxon
 from danqrepro import experiments, study
 from danqrepro.evaluate import mean_bce, reference_losses
 from danqrepro.presets import get_preset
-from danqrepro.stats import censored_sign_test, detectable_difference, paired_comparison
+from danqrepro.stats import censored_sign_test, compare_arms, detectable_difference, paired_comparison
 
 
 def test_paired_comparison_by_hand():
@@ -32,6 +32,9 @@ def test_paired_comparison_edge_cases():
     assert paired_comparison([1, 2, 3, 4, 5, 6], [2, 4, 6, 8, 10, 12])["wilcoxon_p"] == pytest.approx(1 / 32)
     same = paired_comparison([3, 4, 5], [3, 4, 5])
     assert same["wilcoxon_p"] == 1.0 and same["mean_difference"] == 0
+    assert np.isnan(paired_comparison([30], [40])["wilcoxon_p"])  # one pair: no p, not p = 1
+    assert np.isnan(compare_arms([30], [40, 41])["p_value"])  # one run in an arm: likewise
+    assert compare_arms([30, 31], [40, 41])["p_value"] == pytest.approx(1 / 3)  # 2 of 6 orders as extreme
     with pytest.raises(ValueError, match="equal lengths"):
         paired_comparison([1, 2, 3], [1, 2])
 
