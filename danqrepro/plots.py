@@ -61,11 +61,19 @@ def _loss_lines(ax, records: list[dict], group, colours: dict, markers: dict):
                     mec="black", mew=0.6)
 
 
+def _entries(*axes) -> dict:
+    """Legend entries of ``axes``, one per label (every run of a group draws the same label)."""
+    entries = {}
+    for ax in axes:
+        handles, labels = ax.get_legend_handles_labels()
+        entries.update(zip(labels, handles))
+    return entries
+
+
 def _legend_once(ax, **kwargs):
-    """A legend with one entry per label (every run of a group draws the same label)."""
-    handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    ax.legend(unique.values(), unique.keys(), fontsize=8, **kwargs)
+    """A legend with one entry per label."""
+    entries = _entries(ax)
+    ax.legend(entries.values(), entries.keys(), fontsize=8, **kwargs)
 
 
 def learning_curves(records: list[dict], title: str = "", constant: float | None = None):
@@ -141,10 +149,7 @@ def control_curves(records: dict[str, dict], reference_losses: dict[str, float],
         ax.set_xlabel("optimiser steps")
         ax.set_ylabel(ylabel)
     # one legend under the panels: inside, it would hide the curves' first steps
-    entries = {}
-    for ax in axes[:2]:
-        handles, labels = ax.get_legend_handles_labels()
-        entries.update(zip(labels, handles))
+    entries = _entries(*axes[:2])
     fig.legend(entries.values(), entries.keys(), loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.045 * -(-len(entries) // 3) + 0.01, 1, 1))
     return fig
