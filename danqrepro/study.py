@@ -100,7 +100,8 @@ def progress(configs: list[TrainConfig], root: str | Path):
             stores[config.data] = resolve_store(config.data, progress=False)
         r = load_run(Path(root) / run_key(config, stores[config.data])) or {}
         rows.append({"model": config.model, "optimizer": config.optimizer,
-                     "learning_rate": config.learning_rate, "dropout": config.dropout, "batch": config.batch, "seed": config.seed,
+                     "learning_rate": config.learning_rate, "dropout": config.dropout,
+                     "batch": config.batch, "seed": config.seed,
                      "state": r.get("status", "missing"), "epochs": r.get("epochs_trained", 0),
                      "censored": r.get("stop_reason") == "max_epochs",
                      "test_roc_mean": r.get("test", {}).get("all", {}).get("roc_mean"),
@@ -133,8 +134,9 @@ def hours_left(progress_table) -> float:
 
 def compute_used(root: str | Path):
     """Training time every run record under ``root`` holds, finished or not: one row per
-    data kind, model, optimiser, learning rate and batch size with the runs, how many finished and were
-    censored, epochs trained, hours (the sum of epoch times) and the machines."""
+    data kind, model, optimiser, learning rate and batch size with the runs, how many
+    finished and were censored, epochs trained, hours (the sum of epoch times) and the
+    machines."""
     import pandas as pd
     rows = []
     for path in sorted(Path(root).glob("*/run.json")):
