@@ -50,7 +50,7 @@ def full_data_runs(preset: Preset, data: str, batch: int, seed: int = 0) -> list
     return [TrainConfig(data=data, model=model, batch=batch, n_train=None, n_valid=preset.n_valid,
                         max_epochs=preset.full_max_epochs, patience=preset.patience, seed=seed,
                         optimizer=preset.optimizer,
-                        learning_rate=preset.comparison_learning_rate or preset.learning_rate,
+                        learning_rate=preset.c1_learning_rate,
                         output_bias=preset.output_bias)
             for model in (preset.model, preset.baseline)]
 

@@ -50,6 +50,11 @@ class Preset:
     # the rate of C1's DanQ-against-CNN runs (None: ``learning_rate``)
     comparison_learning_rate: float | None = None
 
+    @property
+    def c1_learning_rate(self) -> float:
+        """The rate C1's DanQ and CNN train at: ``comparison_learning_rate`` where set."""
+        return self.comparison_learning_rate or self.learning_rate
+
     def to_dict(self) -> dict:
         return asdict(self)
 
