@@ -94,16 +94,16 @@ def mean_epochs(arm) -> str:
     return ("≥" if arm.censored.any() else "") + figure(float(arm.epochs.mean()), ".1f")
 
 
-def order_sentence(c2: dict) -> str:
-    """C2's censoring-aware test in words, or "" when no paired run reached the epoch cap
-    (see :func:`danqrepro.claims.claim_c2`)."""
+def order_test(c2: dict) -> str:
+    """C2's censoring-aware test as a phrase, or "" when no paired run reached the epoch cap
+    (then C2 uses the paired epochs; see :func:`danqrepro.claims.claim_c2`)."""
     o = c2["paired_order"]
     if not o["n_censored"]:
         return ""
-    return (f"The epoch cap censored {count(o['n_censored'], 'paired run')}, so the verdict "
-            f"uses the sign test over the {count(o['n_known'], 'pair')} whose order is known: "
-            f"random dropout stopped first in {o['n_a_smaller']} and fixed dropout in "
-            f"{o['n_b_smaller']} (p = {figure(o['p'])}).")
+    return (f"random dropout stopped first in {o['n_a_smaller']} and fixed dropout in "
+            f"{o['n_b_smaller']} of the {count(o['n_known'], 'seed pair')} whose order is known "
+            f"({count(o['n_censored'], 'paired run')} at the epoch cap; sign test "
+            f"p = {figure(o['p'])})")
 
 
 def _yes_no(value) -> str:

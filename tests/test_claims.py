@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from danqrepro import claims
+from danqrepro import claims, report
 
 
 def runs(random_epochs, fixed_epochs, random_loss=None, fixed_loss=None, censored=()):
@@ -99,3 +99,11 @@ def test_c4_is_not_testable_on_a_cpu():
     small, large = runs([12] * 6, [12] * 6), runs([20] * 6, [20] * 6)
     c = claims.claim_c4(small, large)
     assert c["verdict"] == "not testable here" and c["epochs_ratio"] == pytest.approx(0.6)
+
+
+def test_c2_order_test_reads_the_sign_test_only_when_runs_were_censored():
+    capped = claims.claim_c2(runs([20] * 6, [60, 27, 28, 29, 30, 31], censored={("fixed", 0)}))
+    assert report.order_test(capped) == (
+        "random dropout stopped first in 6 and fixed dropout in 0 of the 6 seed pairs whose "
+        "order is known (1 paired run at the epoch cap; sign test p = 0.031)")
+    assert report.order_test(claims.claim_c2(runs([20] * 6, [27] * 6))) == ""
