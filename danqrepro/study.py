@@ -226,3 +226,15 @@ def with_time_to_target(records: list[dict], table, target_loss: float):
     for key in ("epochs", "steps", "samples", "seconds"):
         out[f"target_{key}"] = [h.get(key, float("nan")) for h in hits]
     return out
+
+
+def target_summary(timed):
+    """Per batch size and arm of a :func:`with_time_to_target` table: ``runs``, ``reached``
+    (runs that reached the target) and the mean ``epochs``, ``steps``, ``samples`` and
+    ``seconds`` to the target over the runs that reached it (NaN where none did: a mean over
+    the others alone would make a rarely reached target look cheap)."""
+    return (timed.groupby(["batch", "dropout"])
+            .agg(runs=("seed", "size"), reached=("target_epochs", "count"),
+                 epochs=("target_epochs", "mean"), steps=("target_steps", "mean"),
+                 samples=("target_samples", "mean"), seconds=("target_seconds", "mean"))
+            .reset_index())

@@ -126,6 +126,9 @@ def test_censoring_and_target_from_the_fixed_arm():
     assert timed.target_epochs[0] == 2 and timed.target_steps[0] == 80
     assert np.isnan(timed.target_epochs[1])  # best 0.21 never reaches 0.205 * 1.01
     assert timed.target_epochs[2] == 2
+    summary = study.target_summary(timed).set_index("dropout")
+    assert summary.loc["fixed", ["runs", "reached", "epochs", "steps"]].tolist() == [2, 1, 2, 80]
+    assert summary.loc["random", ["runs", "reached", "seconds"]].tolist() == [1, 1, 20.0]
     with pytest.raises(ValueError, match="no fixed-dropout run"):
         study.loss_target(table[table.dropout == "random"])
 
