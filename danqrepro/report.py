@@ -88,6 +88,13 @@ def seeds(values) -> str:
     return "seeds " + ", ".join(map(str, v))
 
 
+def censored(n: int) -> str:
+    """How many runs reached the epoch cap, for prose, with what that does to the means."""
+    if not n:
+        return "no run reached the epoch cap"
+    return f"{count(n, 'run')} reached the epoch cap (\"≥\" marks a mean of lower bounds)"
+
+
 def mean_epochs(arm) -> str:
     """An arm's mean epoch count for prose, "≥" in front when runs reached the epoch cap
     (the mean of lower bounds is a lower bound). ``arm``: the study table's rows of one arm."""

@@ -24,3 +24,8 @@ def test_seeds_reads_as_a_caption_would():
     assert report.seeds([0]) == "seed 0" and report.seeds([0, 0]) == "seed 0"
     assert report.seeds([2, 0, 1]) == "seeds 0-2"
     assert report.seeds([0, 2, 5]) == "seeds 0, 2, 5"
+
+
+def test_censored_says_what_the_cap_does_to_the_means_only_when_it_was_reached():
+    assert report.censored(0) == "no run reached the epoch cap"
+    assert report.censored(1) == '1 run reached the epoch cap ("≥" marks a mean of lower bounds)'
