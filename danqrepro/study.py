@@ -12,6 +12,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
+
 from .data import Store, resolve_store
 from .files import read_json
 from .train import TERMINAL, TrainConfig, load_run, train
@@ -160,8 +162,21 @@ def compute_used(root: str | Path):
             .reset_index())
 
 
+def val_loss_jitter(record: dict) -> float:
+    """How much a run's validation loss moves from one epoch to the next once it has
+    settled: the median absolute epoch-to-epoch change over the second half of its epochs
+    (NaN under three epochs). A patience rule stops a jittery run sooner: five epochs
+    without a new best come by chance before the loss has stopped falling."""
+    losses = np.array([e["val_loss"] for e in record["epochs"] if e["val_loss"] is not None])
+    if len(losses) < 3:
+        return float("nan")
+    changes = np.abs(np.diff(losses))
+    return float(np.median(changes[len(changes) // 2:]))
+
+
 def table(records: list[dict]):
-    """One row per run: config fields, epochs, best epoch, losses, time, test AUC means."""
+    """One row per run: config fields, epochs, best epoch, losses, validation-loss jitter
+    (:func:`val_loss_jitter`), time, test AUC means."""
     import pandas as pd
     rows = []
     for r in records:
@@ -173,6 +188,7 @@ def table(records: list[dict]):
             "learning_rate": c.get("learning_rate"),
             "epochs": r["epochs_trained"], "best_epoch": best,
             "best_val_loss": r["best_val_loss"], "train_loss_at_best": best_row.get("loss"),
+            "val_loss_jitter": val_loss_jitter(r),
             "wall_seconds": r["wall_seconds"],
             "seconds_per_epoch": r["wall_seconds"] / max(r["epochs_trained"], 1),
             "samples_per_second": sum(e["samples_per_second"] for e in r["epochs"]) / max(len(r["epochs"]), 1),

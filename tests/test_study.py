@@ -114,6 +114,14 @@ def test_time_to_target_counts_whole_epochs():
     assert study.time_to_target(small, 0.2)["steps"] == 2 * 401  # the last batch is partial
 
 
+def test_jitter_is_the_median_change_over_the_second_half_of_a_run():
+    steady = record([0.30, 0.25, 0.21, 0.20, 0.22])  # changes .05 .04 .01 .02: median of .01, .02
+    assert study.val_loss_jitter(steady) == pytest.approx(0.015)
+    assert np.isnan(study.val_loss_jitter(record([0.3, 0.2])))
+    noisy = record([0.30, 0.25, 0.21, 0.26, 0.20])
+    assert study.table([steady, noisy]).val_loss_jitter.tolist() == pytest.approx([0.015, 0.055])
+
+
 def test_censoring_and_target_from_the_fixed_arm():
     runs = [record([0.3, 0.2, 0.25]), record([0.3, 0.22] + [0.21] * 58, stop="max_epochs"),
             record([0.3, 0.18, 0.19])]
