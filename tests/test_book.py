@@ -50,6 +50,8 @@ def test_every_template_runs_and_glues_sane_values(smoke_chapters):
         assert 1 <= float(compare[key].strip("'").lstrip("≥")) <= 3, key  # smoke: max_epochs 3
     assert compare["verdict"].strip("'") in ("supported", "not supported", "inconclusive")
     assert compare["data_label"] == "'synthetic'"
+    assert "random-dropout run" in compare["target_sentence"] and "fixed-dropout run" in compare["target_sentence"]
+    assert compare["jitter_pairs"].endswith("of 2 seed pairs'")  # smoke: two seeds both arms ran
     batch = values["batchsize"]
     assert float(batch["epoch_ratio"]) > 0  # reported, though on a CPU it measures the machine
     assert batch["c4_verdict"] == "'not testable here'"
@@ -68,6 +70,7 @@ def test_every_template_runs_and_glues_sane_values(smoke_chapters):
     card = values["scorecard"]
     assert {"claims_table", "n_supported", "danq_test_roc", "hours"} <= set(card)
     assert card["n_rows"] == "6"  # C1-C4, and C5 within each batch size
+    assert card["c2_answer"].startswith("'At batch 256, random dropout stopped after") and "nan" not in card["c2_answer"]
     counts = ("n_supported", "n_not_supported", "n_inconclusive", "n_untestable")
     assert sum(int(card[k]) for k in counts) == 6
     for name, path in smoke_chapters.items():  # no logs reach the saved notebooks
