@@ -113,6 +113,15 @@ def order_test(c2: dict) -> str:
             f"p = {figure(o['p'])})")
 
 
+def _setting(key: str, values: list) -> str:
+    """``key=value`` when every run used one value, else ``key`` and the values used;
+    ``n_train`` None (the whole split) reads "all"."""
+    shown = sorted({"all" if v is None and key == "n_train" else v for v in values}, key=str)
+    if len(shown) == 1:
+        return f"`{key}={shown[0]}`"
+    return f"`{key}` " + " or ".join(f"`{v}`" for v in shown)
+
+
 def _yes_no(value) -> str:
     return "yes" if value else "no"
 
@@ -134,8 +143,17 @@ def tidy(df, formats: dict | None = None):
     return df.style.format(formats, na_rep="").hide(axis="index")
 
 
-def setup_markdown(preset, store, parameters: dict, records: list[dict] | None = None) -> str:
-    """A Markdown table of what a chapter ran with."""
+# the training settings a chapter's setup table reads from its run records (``redraw`` only
+# where a run used random dropout)
+TRAINING_KEYS = ("dropout", "batch", "n_train", "max_epochs", "patience", "optimizer", "learning_rate",
+                 "output_bias", "redraw")
+
+
+def setup_markdown(preset, store, parameters: dict | None = None,
+                   records: list[dict] | None = None) -> str:
+    """A Markdown table of what a chapter ran with: the data, the preset, the chapter's own
+    ``parameters``, and the models, seeds and training settings read from its run
+    ``records`` (so a chapter cannot state a setting its runs did not use)."""
     prov = provenance()
     kind = "synthetic (JASPAR-planted, DeepSEA layout)" if store.is_synthetic else "DeepSEA"
     splits = store.manifest["splits"]
@@ -148,7 +166,11 @@ def setup_markdown(preset, store, parameters: dict, records: list[dict] | None =
         rows.append(("models", ", ".join(f"`{m}` ({p:,} parameters)" for m, p in models)))
         rows.append(("seeds", ", ".join(str(s) for s in sorted({r["config"]["seed"] for r in records}))))
         rows.append(("runs", f"{len(records)}"))
-    rows.append(("parameters", ", ".join(f"`{k}={v!r}`" for k, v in parameters.items())))
+        random = any(r["config"].get("dropout") == "random" for r in records)
+        rows.append(("training", ", ".join(_setting(k, [r["config"].get(k) for r in records])
+                                           for k in TRAINING_KEYS if k != "redraw" or random)))
+    if parameters:
+        rows.append(("parameters", ", ".join(f"`{k}={v!r}`" for k, v in parameters.items())))
     git = prov["git"]
     rows.append(("commit", f"`{git['commit']}`" + (" (uncommitted changes)" if git["dirty"] else "")))
     rows.append(("versions", ", ".join(f"{k} {v}" for k, v in prov["versions"].items() if v)))

@@ -29,3 +29,20 @@ def test_seeds_reads_as_a_caption_would():
 def test_censored_says_what_the_cap_does_to_the_means_only_when_it_was_reached():
     assert report.censored(0) == "no run reached the epoch cap"
     assert report.censored(1) == '1 run reached the epoch cap ("≥" marks a mean of lower bounds)'
+
+
+def test_setup_reads_the_training_settings_from_the_runs(tiny_store):
+    from danqrepro.presets import get_preset
+    def run(rate, seed):
+        return {"config": {"model": "danq-tiny", "seed": seed, "dropout": "fixed", "batch": 100,
+                           "n_train": None, "max_epochs": 60, "patience": 5, "optimizer": "adam",
+                           "learning_rate": rate, "output_bias": "zero", "redraw": "epoch"},
+                "model": {"trainable_parameters": 1234}}
+    table = report.setup_markdown(get_preset("smoke"), tiny_store, {"threshold": 0.5},
+                                  [run(1e-3, 0), run(3e-3, 1)])
+    rows = dict(line.strip("| ").split(" | ", 1) for line in table.splitlines()[2:])
+    assert rows["models"] == "`danq-tiny` (1,234 parameters)" and rows["seeds"] == "0, 1"
+    assert "`learning_rate` `0.001` or `0.003`" in rows["training"]
+    assert "`n_train=all`" in rows["training"] and "`batch=100`" in rows["training"]
+    assert rows["parameters"] == "`threshold=0.5`"
+    assert "redraw" not in rows["training"]  # no random-dropout run
