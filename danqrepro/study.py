@@ -165,8 +165,8 @@ def compute_used(root: str | Path):
 def val_loss_jitter(record: dict) -> float:
     """How much a run's validation loss moves from one epoch to the next once it has
     settled: the median absolute epoch-to-epoch change over the second half of its epochs
-    (NaN under three epochs). A patience rule stops a jittery run sooner: five epochs
-    without a new best come by chance before the loss has stopped falling."""
+    (NaN under three epochs). A patience rule stops a jittery run sooner: a patience's
+    worth of epochs without a new best comes by chance before the loss has stopped falling."""
     losses = np.array([e["val_loss"] for e in record["epochs"] if e["val_loss"] is not None])
     if len(losses) < 3:
         return float("nan")
