@@ -36,7 +36,7 @@ ALPHA = 0.05
 MIN_PAIRS = 6  # a two-sided signed-rank test over fewer pairs cannot reach p < 0.05
 MAX_CENSORED = 0.10  # above this fraction of censored runs an epoch comparison is moot
 LOSS_TOLERANCE = 0.003  # C2: "at a loss within 0.3%"
-EQUIVALENCE_MARGIN = 0.2  # C3: "no difference" = paired CI inside +-20% of the fixed mean
+EQUIVALENCE_MARGIN = 0.2  # C3: "no difference" = paired CI inside ±20% of the fixed mean
 PAPER = {
     "C1": "DanQ beats the CNN-only DeepSEA design (higher ROC AUC on 94.1% of targets)",
     "C2": "at large batch, random dropout stops in fewer epochs (20 vs 27) at a loss within 0.3%",
@@ -48,7 +48,7 @@ TESTS = {
     "C1": "sign test over targets (DanQ's ROC AUC above the CNN's), one run of each",
     "C2": "Wilcoxon signed-rank over seed pairs (epochs); with runs at the epoch cap, the sign "
           "test over pairs whose order is known; relative loss gap",
-    "C3": "Wilcoxon signed-rank over seed pairs; 95% bootstrap CI against a +-20% margin",
+    "C3": "Wilcoxon signed-rank over seed pairs; 95% bootstrap CI against a ±20% margin",
     "C4": "none: epoch times on a compute-bound CPU measure the hardware",
     "C5": "Brown-Forsythe (Levene, median-centred) test of the epoch spreads, per batch size",
 }
@@ -131,7 +131,7 @@ def claim_c2(df) -> dict:
 
 def claim_c3(df) -> dict:
     """At a small batch, no difference in epochs: the paired difference's 95% CI inside
-    +-:data:`EQUIVALENCE_MARGIN` of the fixed arm's mean, and no significant difference."""
+    ±:data:`EQUIVALENCE_MARGIN` of the fixed arm's mean, and no significant difference."""
     c = _epoch_comparison(df)
     paired = c["paired_epochs"]
     margin = EQUIVALENCE_MARGIN * c["epochs"]["fixed"]["mean"]

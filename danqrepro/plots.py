@@ -12,28 +12,37 @@ ARM_COLOURS = {"fixed": "#4C72B0", "random": "#DD8452"}
 
 
 def arms(df, columns: dict[str, str], title: str = ""):
-    """One panel per column: every run as a point (few runs per arm: no box plots), the
-    arm's mean as a black bar; fixed and random side by side in their colours. Runs that
-    reached the epoch cap (``df.censored``) are open triangles in every panel: their epoch
-    count is a lower bound and their loss was still falling."""
-    fig, axes = plt.subplots(1, len(columns), figsize=(3.4 * len(columns), 3.3), squeeze=False)
+    """One panel per column (two panels a row): every run as a point (few runs per arm: no
+    box plots), the arm's mean as a black bar; fixed and random side by side in their
+    colours, a thin grey line joining the two runs of each seed (the pair the paired tests
+    compare). Runs that reached the epoch cap (``df.censored``) are open triangles in every
+    panel: their epoch count is a lower bound and their loss was still falling."""
+    n_cols = min(2, len(columns))
+    n_rows = -(-len(columns) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 3.2 * n_rows), squeeze=False)
+    for ax in axes.flat[len(columns):]:
+        ax.remove()
     order = ["fixed", "random"]
     censored = df["censored"].astype(bool) if "censored" in df else np.zeros(len(df), bool)
     jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(df))  # the same in every panel
     x = df["dropout"].map({arm: i for i, arm in enumerate(order)}).to_numpy(float) + jitter
-    for ax, (column, label) in zip(axes[0], columns.items()):
+    pairs = _seed_pairs(df, order) if "seed" in df else []
+    for ax, (column, label) in zip(axes.flat, columns.items()):
+        values = df[column].to_numpy(float)
+        for a, b in pairs:
+            ax.plot(x[[a, b]], values[[a, b]], color="0.7", lw=0.8, zorder=1)
         for arm in order:
             for capped in (False, True):
                 rows = ((df["dropout"] == arm) & (censored == capped)).to_numpy()
                 if rows.any():
                     colour = ARM_COLOURS[arm]
-                    ax.scatter(x[rows], df.loc[rows, column], s=36, alpha=0.85,
+                    ax.scatter(x[rows], values[rows], s=36, alpha=0.85, zorder=2,
                                marker="^" if capped else "o", color="none" if capped else colour,
                                edgecolors=colour, linewidths=1.4 if capped else 0)
         means = df.groupby("dropout")[column].mean()
         for i, arm in enumerate(order):
             if arm in means:
-                ax.hlines(means[arm], i - 0.3, i + 0.3, color="black", lw=2)
+                ax.hlines(means[arm], i - 0.3, i + 0.3, color="black", lw=2, zorder=3)
         ax.set_xticks(range(len(order)), order)
         ax.set_xlim(-0.6, len(order) - 0.4)
         ax.set_ylabel(label)
@@ -45,8 +54,16 @@ def arms(df, columns: dict[str, str], title: str = ""):
                    frameon=False)
     if title:
         fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.07 if censored.any() else 0, 1, 1))
+    fig.tight_layout(rect=(0, 0.07 / n_rows if censored.any() else 0, 1, 1))
     return fig
+
+
+def _seed_pairs(df, order: list[str]) -> list[tuple[int, int]]:
+    """Row positions ``(fixed, random)`` of the runs that share a seed across the two arms."""
+    position = {(arm, seed): i for i, (arm, seed) in enumerate(zip(df["dropout"], df["seed"]))}
+    first, second = order
+    return [(i, position[(second, seed)]) for (arm, seed), i in position.items()
+            if arm == first and (second, seed) in position]
 
 
 def _loss_lines(ax, records: list[dict], group, colours: dict, markers: dict):
