@@ -95,6 +95,21 @@ def censored(n: int) -> str:
     return f"{count(n, 'run')} reached the epoch cap (\"≥\" marks a mean of lower bounds)"
 
 
+def seconds_caveat(records: list[dict]) -> str:
+    """A sentence for prose on what the runs' seconds can compare: the spread of seconds per
+    epoch at each batch size over run records that may come from several machines."""
+    per_epoch: dict[int, list[float]] = {}
+    for r in records:
+        per_epoch.setdefault(r["config"]["batch"], []).append(r["wall_seconds"] / r["epochs_trained"])
+    def span(v):
+        low, high = f"{min(v):.0f}", f"{max(v):.0f}"
+        return low if low == high else f"{low}-{high}"
+    spans = "; ".join(f"{span(v)} s at batch {b:,}" for b, v in sorted(per_epoch.items()))
+    return (f"Seconds are wall-clock on whichever machine ran each run, and an epoch took {spans} "
+            "over these runs, so the seconds describe those machines; the epoch and step counts "
+            "compare the arms")
+
+
 def mean_epochs(arm) -> str:
     """An arm's mean epoch count for prose, "≥" in front when runs reached the epoch cap
     (the mean of lower bounds is a lower bound). ``arm``: the study table's rows of one arm."""

@@ -31,6 +31,14 @@ def test_censored_says_what_the_cap_does_to_the_means_only_when_it_was_reached()
     assert report.censored(1) == '1 run reached the epoch cap ("≥" marks a mean of lower bounds)'
 
 
+def test_seconds_caveat_gives_the_spread_of_epoch_times_at_each_batch_size():
+    records = [{"config": {"batch": b}, "wall_seconds": s, "epochs_trained": e}
+               for b, s, e in [(1000, 300.0, 10), (1000, 120.0, 10), (100, 400.0, 20)]]
+    sentence = report.seconds_caveat(records)
+    assert "20 s at batch 100; 12-30 s at batch 1,000" in sentence
+    assert sentence.startswith("Seconds are wall-clock")
+
+
 def test_setup_reads_the_training_settings_from_the_runs(tiny_store):
     from danqrepro.presets import get_preset
     def run(rate, seed):
