@@ -16,7 +16,10 @@ import numpy as np
 
 from .data import Store, resolve_store
 from .files import read_json
-from .train import TERMINAL, TrainConfig, load_run, train
+from .train import BEST_WEIGHTS, TERMINAL, TrainConfig, load_run, train
+
+# where a run whose committed record lacks its weights is trained again (not committed)
+RETRAINED = ".retrained"
 
 
 def run_key(config: TrainConfig, store: Store) -> str:
@@ -56,6 +59,26 @@ def run_all(configs: list[TrainConfig], root: str | Path, verbose: int = 0,
         # another process (a second notebook) may be training this run: wait for it
         records.append(train(config, out, verbose=verbose, wait=True))
     return records
+
+
+def runs_with_weights(configs: list[TrainConfig], root: str | Path) -> list[Path]:
+    """The directory of each config's finished run that holds its best weights, for the
+    chapters that read a trained model.
+
+    Run records are committed without weights (tens of MB each), so on a fresh clone a
+    finished record has none: the run is then trained again under ``root/.retrained/``,
+    leaving the committed record, which the study's statistics read, as it is. The seed
+    fixes a run on one machine; a CPU whose kernels round otherwise may end the retrained
+    run an epoch or more away from the record (compare the two ``run.json``)."""
+    root = Path(root)
+    dirs = []
+    for config, record in zip(configs, run_all(configs, root, log=None)):
+        out = root / run_key(config, resolve_store(config.data, progress=False))
+        if not (out / BEST_WEIGHTS).is_file():
+            out = root / RETRAINED / out.name
+            train(config, out, verbose=0, wait=True)
+        dirs.append(out)
+    return dirs
 
 
 def records_so_far(configs: list[TrainConfig], root: str | Path) -> list[dict | None]:

@@ -241,3 +241,19 @@ def test_book_runner_seeds_option():
     cli = subprocess.run([sys.executable, "-m", "danqrepro.book_runner", "--seeds", "two"],
                          capture_output=True, text=True)  # `make reproduce` runs it as a module
     assert cli.returncode == 1 and "expected a whole number" in cli.stderr
+
+
+def test_a_record_without_weights_is_retrained_beside_it(tiny_store, tmp_path):
+    from danqrepro.study import RETRAINED, run_key, runs_with_weights
+    from danqrepro.train import BEST_WEIGHTS, TrainConfig, load_run_model
+    config = TrainConfig(data=str(tiny_store.path), model="danq-tiny", n_train=256, batch=128,
+                         max_epochs=1, patience=1, evaluate=None)
+    committed = tmp_path / run_key(config, tiny_store)
+    assert runs_with_weights([config], tmp_path) == [committed]  # trained here: weights present
+    (committed / BEST_WEIGHTS).unlink()  # as a fresh clone has it
+    record = (committed / "run.json").read_bytes()
+    [retrained] = runs_with_weights([config], tmp_path)
+    assert retrained == tmp_path / RETRAINED / committed.name
+    assert (committed / "run.json").read_bytes() == record  # the committed record untouched
+    model, again, _ = load_run_model(retrained)
+    assert again["status"] == "finished" and model.name.startswith("danq")
