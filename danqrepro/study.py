@@ -71,9 +71,11 @@ def runs_with_weights(configs: list[TrainConfig], root: str | Path) -> list[Path
     fixes a run on one machine; a CPU whose kernels round otherwise may end the retrained
     run an epoch or more away from the record (compare the two ``run.json``)."""
     root = Path(root)
+    run_all(configs, root, log=None)  # trains whatever has no record yet
+    stores = {data: resolve_store(data, progress=False) for data in {c.data for c in configs}}
     dirs = []
-    for config, record in zip(configs, run_all(configs, root, log=None)):
-        out = root / run_key(config, resolve_store(config.data, progress=False))
+    for config in configs:
+        out = root / run_key(config, stores[config.data])
         if not (out / BEST_WEIGHTS).is_file():
             out = root / RETRAINED / out.name
             train(config, out, verbose=0, wait=True)
