@@ -26,7 +26,7 @@ book: $(STAMP)
 # Rerun every chapter through papermill at PRESET, then rebuild the site
 # (SEEDS=finished: the dropout chapters from the runs the study has finished so far, arm by arm).
 reproduce: $(STAMP)
-	$(BIN)/python -m danqrepro.book_runner --preset $(PRESET) $(if $(SEEDS),--seeds $(SEEDS))
+	$(BIN)/python -m danqrepro.replication.book_runner --preset $(PRESET) $(if $(SEEDS),--seeds $(SEEDS))
 	$(BIN)/jupyter-book build book/ --path-output .
 
 # The benchmarks add PyTorch (the `bench` extra) for the training benchmark's peer.

@@ -46,7 +46,7 @@ elif step == "convert":
 elif step in ("predict", "predict_h5", "plain"):
     import keras
     from danqrepro.models import build_model
-    from danqrepro.data.deepsea import reverse_complement
+    from danqrepro.sequence import reverse_complement
     model = build_model(model_name, 1000, 919, seed=0)
     x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (n, 1000))]
     model.predict_on_batch(np.concatenate([x[:256], reverse_complement(x[:256])]))  # warm-up

@@ -1,22 +1,18 @@
-"""danqrepro: a reproducible replication of "DanQ with random dropout".
+"""danqrepro: DanQ and the DeepSEA data in Keras 3, with random dropout.
 
-Modules, one concern each:
+The toolkit, one concern per module:
 
-- ``danqrepro.data``: the DeepSEA bundle layout, the compact store, the tf.data
-  pipeline, the synthetic benchmark and its JASPAR motifs.
+- ``danqrepro.data``: the DeepSEA bundle layout, the compact store, the input pipeline,
+  the synthetic benchmark, JASPAR motifs, FASTA and labels into a store.
+- ``danqrepro.sequence``, ``danqrepro.pwm``: sequences and PWMs as arrays.
 - ``danqrepro.models``: DanQ, the DeepSEA CNN and their presets.
 - ``danqrepro.dropout``: the variable-rate dropout layer and the random-dropout callback.
-- ``danqrepro.train``: one resumable training run; ``danqrepro.evaluate``: scoring.
-- ``danqrepro.stats``: comparing arms; ``danqrepro.study``: sets of cached runs.
-- ``danqrepro.presets``: the named scales (smoke, cpu, paper, full).
+- ``danqrepro.train``: one resumable training run; ``danqrepro.runs``: reading a run;
+  ``danqrepro.runcache``: many runs, cached by config.
+- ``danqrepro.evaluate``, ``danqrepro.predict``, ``danqrepro.variants``,
+  ``danqrepro.interpret``: scoring, predictions, variant effects, motifs.
+
+``danqrepro.replication`` is the book's own layer above it; the toolkit never imports it.
 """
-
-import os
-
-# TensorFlow turns its oneDNN CPU kernels on by itself only on CPUs with AVX512-VNNI or
-# newer; elsewhere (AMD EPYC here) they train DanQ about 1.5x faster than the default
-# Eigen kernels (benchmarks/training.py). Read when TensorFlow loads, so it is set here,
-# before any module imports it; an explicit setting (0 or 1) is left as it is.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "0.1.0"

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from dataclasses import fields
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import numpy as np
 
+from .data.synthetic import SyntheticSpec
+
 
 def _synth(args):
-    from .data.synthetic import SyntheticSpec, generate
+    from .data.synthetic import generate
     spec = SyntheticSpec(n_train=args.n_train, n_valid=args.n_valid, n_test=args.n_test,
                          n_targets=args.n_targets, seed=args.seed)
     print(generate(args.out_dir, spec, overwrite=args.overwrite))
@@ -119,38 +124,11 @@ def _train(args):
                                                   "best_epoch", "best_val_loss", "test")}, indent=1))
 
 
-def _study(args):
-    from . import experiments, report, study
-    from .presets import get_preset
-    preset = get_preset(args.preset)
-    experiments.check_parameters(args.data)
-    data = experiments.data_path(preset, args.data)
-    configs = experiments.study_configs(preset, data)
-    runs = Path(args.runs) if args.runs else report.default_runs_dir()
-    if args.status:
-        table = study.progress(configs, runs)
-        print(table.to_string(index=False))
-        done = table[table.state == "finished"]
-        arms = {repr(c) for b in (preset.small_batch, preset.large_batch)
-                for c in experiments.dropout_arms(preset, data, b)}
-        in_arms = table[[repr(c) in arms for c in configs]]
-        arms_done = in_arms[in_arms.state == "finished"]
-        print(f"\n{len(done)} of {len(table)} runs finished, {int(done.censored.sum())} censored. "
-              f"Dropout arms: {len(arms_done)} of {len(in_arms)} finished, "
-              f"{int(arms_done.censored.sum())} censored ({arms_done.censored.mean():.0%}), "
-              f"mean test ROC AUC {arms_done.test_roc_mean.mean():.4f}. "
-              f"{table.wall_seconds.sum() / 3600:.2f} h of training so far, about "
-              f"{study.hours_left(table):.1f} h left (each unfinished run at the mean of its "
-              "finished peers)")
-        return
-    records = study.run_all(configs[:args.limit], runs, verbose=args.verbose)
-    print(study.table(records).to_string(index=False))
-
-
 def _evaluate(args):
     from .evaluate import evaluate_run
-    from .train import load_run_model
-    model, _, store = load_run_model(args.run_dir, args.data)
+    from .runs import load_run_model, run_store
+    model, record = load_run_model(args.run_dir)
+    store = run_store(record, args.data)
     metrics = evaluate_run(model, store, args.split, args.run_dir)
     print(f"{metrics['n_scored']} targets scored, {metrics['n_skipped']} skipped "
           "(no positive or no negative)")
@@ -166,21 +144,16 @@ def _motifs(args):
     print(json.dumps(summary, indent=1))
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="danqrepro", description=__doc__)
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_synth(sub) -> None:
     p = sub.add_parser("synth", help="write a synthetic bundle in the DeepSEA layout")
     p.add_argument("out_dir")
-    p.add_argument("--n-train", type=int, default=60_000)
-    p.add_argument("--n-valid", type=int, default=4_000)
-    p.add_argument("--n-test", type=int, default=8_000)
-    p.add_argument("--n-targets", type=int, default=919)
-    p.add_argument("--seed", type=int, default=0)
+    for name in ("n_train", "n_valid", "n_test", "n_targets", "seed"):
+        p.add_argument("--" + name.replace("_", "-"), type=int, default=_default(SyntheticSpec, name))
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_synth)
 
+
+def _add_convert(sub) -> None:
     p = sub.add_parser("convert", help="stream a DeepSEA bundle, or FASTA files and labels, "
                                        "into a compact store")
     p.add_argument("paths", nargs="+", metavar="BUNDLE_DIR STORE_DIR | OUT",
@@ -201,6 +174,8 @@ def main(argv=None):
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_convert)
 
+
+def _add_predict(sub) -> None:
     p = sub.add_parser("predict", help="a run's predictions for the sequences of a FASTA file")
     p.add_argument("run_dir")
     p.add_argument("fasta")
@@ -211,6 +186,8 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=256)
     p.set_defaults(func=_predict)
 
+
+def _add_variant_effect(sub) -> None:
     p = sub.add_parser("variant-effect", help="reference against alternative predictions of VCF variants")
     p.add_argument("run_dir")
     p.add_argument("--vcf", required=True)
@@ -223,29 +200,35 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=128)
     p.set_defaults(func=_variant_effect)
 
+
+def _add_info(sub) -> None:
     p = sub.add_parser("info", help="splits, counts, targets by class, positive rates")
     p.add_argument("path")
     p.set_defaults(func=_info)
 
+
+def _add_train(sub) -> None:
+    from .config import OPTIMIZERS, OUTPUT_BIASES, PRECISIONS, TrainConfig
+
+    def default(name):
+        return _default(TrainConfig, name)
+
     p = sub.add_parser("train", help="train one run (resumes an interrupted one)")
     p.add_argument("--data", required=True, help="store or DeepSEA bundle directory")
-    p.add_argument("--model", default="danq")
-    p.add_argument("--dropout", choices=["fixed", "random"], default="fixed")
-    p.add_argument("--redraw", choices=["epoch", "batch"], default="epoch")
-    p.add_argument("--batch", type=int, default=100)
-    p.add_argument("--n-train", type=int, default=40_000, help="0 for the whole split")
-    p.add_argument("--n-valid", type=int, default=None)
-    p.add_argument("--max-epochs", type=int, default=60)
-    p.add_argument("--patience", type=int, default=5)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--optimizer", choices=["rmsprop", "adam"], default="rmsprop",
+    p.add_argument("--model", default=default("model"))
+    p.add_argument("--dropout", choices=["fixed", "random"], default=default("dropout"))
+    p.add_argument("--redraw", choices=["epoch", "batch"], default=default("redraw"))
+    for name in ("batch", "n_valid", "max_epochs", "patience", "seed"):
+        p.add_argument("--" + name.replace("_", "-"), type=int, default=default(name))
+    p.add_argument("--n-train", type=int, default=default("n_train"), help="0 for the whole split")
+    p.add_argument("--lr", type=float, default=default("learning_rate"))
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=default("optimizer"),
                    help="DanQ's RMSprop, or Adam (not DanQ's)")
-    p.add_argument("--output-bias", choices=["zero", "label_rates"], default="zero",
+    p.add_argument("--output-bias", choices=OUTPUT_BIASES, default=default("output_bias"),
                    help="output biases start at zero (DanQ) or at the label rates' log-odds")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-evaluate", action="store_true")
-    p.add_argument("--precision", choices=["float32", "mixed_float16", "mixed_bfloat16"],
-                   default="float32", help="mixed precision for GPUs")
+    p.add_argument("--precision", choices=PRECISIONS, default=default("precision"),
+                   help="mixed precision for GPUs")
     p.add_argument("--xla", action="store_true",
                    help="compile the train step with XLA (needs --nondeterministic)")
     p.add_argument("--nondeterministic", action="store_true",
@@ -255,34 +238,55 @@ def main(argv=None):
     p.add_argument("--out", required=True)
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("study", help="train (or reuse) every run of a preset's study, "
-                                     "positive controls first")
-    p.add_argument("--preset", default="cpu")
-    p.add_argument("--data", default=None, help="store or bundle (default: the preset's synthetic)")
-    p.add_argument("--runs", default=None, help="run cache (default: runs/ of the repository)")
-    p.add_argument("--limit", type=int, default=None, help="only the first N runs")
-    p.add_argument("--verbose", type=int, default=2, help="Keras progress: 0, 1 or 2")
-    p.add_argument("--status", action="store_true",
-                   help="print where each run stands (finished, censored, AUC, hours) and exit")
-    p.set_defaults(func=_study)
 
+def _add_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="per-target ROC/PR AUC of a run's best weights")
     p.add_argument("run_dir")
-    p.add_argument("--data", default=None, help="default: the run's data")
+    p.add_argument("--data", default=None, help="a store (default: the run's)")
     p.add_argument("--split", choices=["valid", "test"], default="test")
     p.set_defaults(func=_evaluate)
 
+
+def _add_motifs(sub) -> None:
     p = sub.add_parser("motifs", help="first-layer filters as PWMs, matched to JASPAR (Tomtom)")
     p.add_argument("run_dir")
     p.add_argument("-o", "--out", required=True, help="directory for filters.tsv and logos")
-    p.add_argument("--data", default=None, help="default: the run's data")
+    p.add_argument("--data", default=None, help="a store (default: the run's)")
     p.add_argument("--n-sequences", type=int, default=2000,
                    help="test sequences (forward strand) the activations are read on")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="a site: activation above this fraction of the filter's maximum")
     p.set_defaults(func=_motifs)
 
-    args = parser.parse_args(argv)
+
+def _default(cls, name: str):
+    """The default of dataclass ``cls``'s field ``name``: one source for the CLI's defaults."""
+    return next(f.default for f in fields(cls) if f.name == name)
+
+
+# Subcommands of other packages: an entry point in this group names a function that
+# takes the subparsers and adds its own (the replication's ``study`` is one).
+PLUGIN_GROUP = "danqrepro.commands"
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="danqrepro", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_synth, _add_convert, _add_predict, _add_variant_effect, _add_info,
+                _add_train, _add_evaluate, _add_motifs):
+        add(sub)
+    for entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        entry.load()(sub)
+    return parser
+
+
+def main(argv=None):
+    # TensorFlow turns its oneDNN CPU kernels on by itself only on CPUs with AVX512-VNNI or
+    # newer; elsewhere they train DanQ about 1.5x faster than the default Eigen kernels
+    # (benchmarks/training.py). Read when TensorFlow loads; an explicit setting is kept.
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    args = parser().parse_args(argv)
     from .files import LockedError
     try:
         args.func(args)

@@ -12,9 +12,6 @@ import keras
 import numpy as np
 from keras import ops
 
-# The paper's ranges: U(0.1, 0.3) after max-pooling, U(0.4, 0.6) after the BiLSTM.
-PAPER_RANGES = {"drop_pool": (0.1, 0.3), "drop_lstm": (0.4, 0.6)}
-
 
 @keras.saving.register_keras_serializable("danqrepro")
 class VariableRateDropout(keras.layers.Layer):
@@ -68,7 +65,7 @@ class RandomDropout(keras.callbacks.Callback):
 
     Parameters
     ----------
-    ranges : layer name -> (low, high); e.g. :data:`PAPER_RANGES`.
+    ranges : layer name -> (low, high); e.g. :data:`danqrepro.config.PAPER_RANGES`.
     seed : the callback's own seed. Rates are drawn from ``(seed, epoch)`` (or
         ``(seed, epoch, batch)``), not from a running stream, so a resumed run draws the
         same rates as an uninterrupted one.

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .data.deepsea import class_ranges
+from .data.store import n_first
 
 
 def average_strands(pred: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -199,7 +200,7 @@ def reference_losses(store, split: str = "valid", n: int | None = None) -> dict:
     rate in the training split (what a model reaches by learning the label rates alone),
     and on synthetic data ``oracle``, the generating probabilities (the best achievable)."""
     s = store.split(split)
-    stop = s.n if n is None else min(n, s.n)
+    stop = n_first(s.n, n)
     labels = s.labels(slice(0, stop))
     rates = np.asarray(store.manifest["splits"]["train"]["positive_rate"])
     out = {"constant": mean_bce(labels, rates)}

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data.deepsea import ALPHABET
 from .data.motifs import Motif
+from .pwm import information, logo_heights, trimmed
+from .sequence import ALPHABET
 
 _ACGT_FROM_DEEPSEA = [ALPHABET.index(b) for b in "ACGT"]  # A,C,G,T rows from A,G,C,T columns
 
@@ -78,28 +79,20 @@ def filter_pwms(model, x: np.ndarray, threshold: float = 0.5, batch: int = 256,
     return out
 
 
-def information(pwm: np.ndarray) -> float:
-    """Information content in bits of a (width, 4) PWM, summed over positions."""
-    p = np.clip(pwm, 1e-9, 1)
-    return float((2 + (p * np.log2(p)).sum(axis=1)).sum())
-
-
 MIN_COLUMN_BITS = 0.5  # flanking columns below this are trimmed before matching
 MIN_CORE = 4  # a filter whose trimmed core is shorter is not matched
 
 
-def trimmed(pwm: np.ndarray, min_bits: float = MIN_COLUMN_BITS) -> np.ndarray:
-    """``pwm`` (width, 4) without its flanking columns of less than ``min_bits`` bits.
+def core(pwm: np.ndarray) -> np.ndarray:
+    """``pwm`` (width, 4) without its flanking columns of less than :data:`MIN_COLUMN_BITS`.
 
     A near-uniform flank would otherwise align with the long tail of a long JASPAR
     matrix and give a small Tomtom p-value to a filter that learned nothing."""
-    p = np.clip(pwm, 1e-9, 1)
-    keep = np.flatnonzero(2 + (p * np.log2(p)).sum(axis=1) >= min_bits)
-    return pwm[keep[0]:keep[-1] + 1] if keep.size else pwm[:0]
+    return trimmed(pwm, MIN_COLUMN_BITS)
 
 
 def match_jaspar(filters: list[dict], motifs: list[Motif]):
-    """Tomtom every filter's trimmed PWM (:func:`trimmed`) against ``motifs``; one row per
+    """Tomtom every filter's trimmed PWM (:func:`core`) against ``motifs``; one row per
     filter with its core length and best match (``matrix_id``, ``name``, ``p_value``,
     ``q_value``), left empty where the filter has no sites or a core shorter than
     :data:`MIN_CORE`. q-values: Benjamini-Hochberg over the targets of each filter."""
@@ -109,9 +102,9 @@ def match_jaspar(filters: list[dict], motifs: list[Motif]):
 
     rows = [{k: f[k] for k in ("filter", "n_sites", "information", "max_activation")}
             for f in filters]
-    cores = {f["filter"]: trimmed(f["pwm"]) for f in filters if f["pwm"] is not None}
-    for i, core in cores.items():
-        rows[i]["core_length"] = len(core)
+    cores = {f["filter"]: core(f["pwm"]) for f in filters if f["pwm"] is not None}
+    for i, kept in cores.items():
+        rows[i]["core_length"] = len(kept)
     with_sites = [f for f in filters if len(cores.get(f["filter"], ())) >= MIN_CORE]
     if with_sites:
         queries = [cores[f["filter"]][:, _ACGT_FROM_DEEPSEA].T.copy() for f in with_sites]
@@ -150,11 +143,10 @@ def logos(filters: list[dict], matches, motifs: list[Motif], n: int = 12):
                                 f"({int(m['n_sites'])} sites)"),
                                (row[1], by_id[m["matrix_id"]].pwm, f"{m['name']} {m['matrix_id']} "
                                 f"(q = {m['q_value']:.1e})")):
-            p = np.clip(pwm, 1e-9, 1)
-            bits = p * (2 + (p * np.log2(p)).sum(axis=1, keepdims=True))
-            logomaker.Logo(pd.DataFrame(bits, columns=list(ALPHABET)), ax=ax)
+            logomaker.Logo(pd.DataFrame(logo_heights(pwm), columns=list(ALPHABET)), ax=ax)
             ax.set_title(title, fontsize=8)
             ax.set_ylim(0, 2)
+            ax.set_ylabel("bits", fontsize=7)
             ax.set_xticks([])
     fig.tight_layout()
     return fig
@@ -207,12 +199,13 @@ def run_motifs(run_dir, n_sequences: int = 2000, threshold: float = 0.5,
     the store) and the run's identity to the result."""
     from .data.motifs import JASPAR_RELEASE, load_jaspar
     from .models import build_model
-    from .train import load_run_model
+    from .runs import load_run_model, run_store
 
     if n_sequences < 1 or not 0 < threshold < 1:
         raise ValueError(f"n_sequences={n_sequences}, threshold={threshold}: expected "
                          "n_sequences >= 1 and 0 < threshold < 1")
-    model, record, store = load_run_model(run_dir, data)
+    model, record = load_run_model(run_dir)
+    store = run_store(record, data)
     if untrained:
         model = build_model(record["config"]["model"], store.seq_len, store.n_targets,
                             seed=record["config"]["seed"])

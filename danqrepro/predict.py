@@ -16,25 +16,27 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .data.deepsea import N_TARGETS, class_ranges, reverse_complement
-from .data.fasta import FastaFile, fit_length
-from .data.store import codes_to_one_hot
+from .data.deepsea import N_TARGETS, class_ranges
+from .data.fasta import FastaFile
+from .sequence import codes_to_one_hot, fit_length, reverse_complement
 from .files import DataError, atomic_file
 
 
-def target_names(store) -> list[str]:
-    """Column names for a store's targets: its own (a FASTA store's labels header); the
-    published DeepSEA features, ``cell type|assay|treatment``, for the 919-target DeepSEA
-    layout; ``class:column`` for a synthetic store (``TF:125``); else ``target_i``."""
-    if store.manifest.get("targets"):
-        return list(store.manifest["targets"])
-    if store.is_synthetic:
-        return [f"{cls}:{i}" for cls, columns in class_ranges(store.n_targets).items() for i in columns]
-    if store.n_targets == N_TARGETS:
+def target_names(manifest: dict) -> list[str]:
+    """Column names for the targets of a store's ``manifest`` (or the copy a run record
+    keeps): its own (a FASTA store's labels header); the published DeepSEA features,
+    ``cell type|assay|treatment``, for the 919-target DeepSEA layout; ``class:column`` for a
+    synthetic store (``TF:125``); else ``target_i``."""
+    n_targets = manifest["n_targets"]
+    if manifest.get("targets"):
+        return list(manifest["targets"])
+    if manifest["source"]["kind"] == "synthetic":
+        return [f"{cls}:{i}" for cls, columns in class_ranges(n_targets).items() for i in columns]
+    if n_targets == N_TARGETS:
         from .evaluate import published_aucs
         table = published_aucs()
         return [f"{c}|{a}|{t}" for c, a, t in table.iloc[:, :3].itertuples(index=False)]
-    return [f"target_{i}" for i in range(store.n_targets)]
+    return [f"target_{i}" for i in range(n_targets)]
 
 
 def predict_strands(model, x: np.ndarray) -> np.ndarray:
@@ -146,7 +148,7 @@ def predict_run(run_dir: str | os.PathLike, fasta: str | os.PathLike, out: str |
                 fit: bool = False, batch: int = 256, progress: bool = True) -> int:
     """:func:`predict_fasta` with a finished run's best model and its store's target names;
     ``fit`` centres, crops and pads records to the model's length."""
-    from .train import load_run_model
-    model, _, store = load_run_model(run_dir)
-    return predict_fasta(model, fasta, out, target_names(store), store.seq_len if fit else None,
-                         batch, progress)
+    from .runs import load_run_model, run_shape
+    model, record = load_run_model(run_dir)
+    return predict_fasta(model, fasta, out, target_names(record["data"]["manifest"]),
+                         run_shape(record)[0] if fit else None, batch, progress)

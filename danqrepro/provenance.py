@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
+import json
 import os
 import platform
 import subprocess
@@ -22,21 +24,41 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-def git_commit(path: str | os.PathLike | None = None) -> dict[str, str | bool | None]:
-    """The commit of the repository holding this package, and whether its code differs
+def git_commit(path: str | os.PathLike | None = None,
+               pathspecs: tuple[str, ...] = (".",)) -> dict[str, str | bool | None]:
+    """The commit of the repository holding ``path`` (default: this package), and whether
+    the files ``pathspecs`` name (relative to ``path``; default: all under it) differ
     from that commit."""
     cwd = Path(path) if path else Path(__file__).resolve().parent
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
                                 text=True, check=True).stdout.strip()
-        # Only what defines a computation counts; outputs (book/, runs/) change as it runs.
         dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no",
-                                     "--", ":/danqrepro", ":/notebooks", ":/pyproject.toml",
-                                     ":/benchmarks", ":(top,exclude)benchmarks/results"],
+                                     "--", *pathspecs],
                                     cwd=cwd, capture_output=True, text=True).stdout.strip())
         return {"commit": commit, "dirty": dirty}
     except (OSError, subprocess.CalledProcessError):
         return {"commit": None, "dirty": None}
+
+
+# The modules a training run executes: their source, with the versions of the packages
+# that compute, is a run's code fingerprint (equal fingerprints, equal computations).
+TRAINING_MODULES = ("config.py", "train.py", "runs.py", "models.py", "dropout.py", "evaluate.py", "files.py",
+                    "sequence.py", "data/__init__.py", "data/deepsea.py", "data/store.py",
+                    "data/pipeline.py")
+COMPUTING_PACKAGES = ("tensorflow", "keras", "numpy", "scikit-learn")
+
+
+def code_fingerprint() -> str:
+    """sha256 of the training path's source (:data:`TRAINING_MODULES`) and the versions
+    of :data:`COMPUTING_PACKAGES`: two runs with the same fingerprint ran the same code."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in TRAINING_MODULES:
+        digest.update(name.encode() + b"\0" + (package / name).read_bytes() + b"\0")
+    found = versions()
+    digest.update(json.dumps({k: found.get(k) for k in COMPUTING_PACKAGES}, sort_keys=True).encode())
+    return digest.hexdigest()
 
 
 def hardware() -> dict:
@@ -65,10 +87,10 @@ def hardware() -> dict:
     return info
 
 
-# Environment variables that change speed or rounding (see danqrepro/__init__.py).
+# Environment variables that change speed or rounding (see danqrepro.cli.main).
 SETTINGS = ("TF_ENABLE_ONEDNN_OPTS", "GLIBC_TUNABLES", "CUDA_VISIBLE_DEVICES")
 
 
 def provenance() -> dict:
-    return {"versions": versions(), "git": git_commit(), "hardware": hardware(),
-            "settings": {name: os.environ.get(name) for name in SETTINGS}}
+    return {"versions": versions(), "git": git_commit(), "code_fingerprint": code_fingerprint(),
+            "hardware": hardware(), "settings": {name: os.environ.get(name) for name in SETTINGS}}

@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .data.fasta import FastaFile, encode
-from .data.store import codes_to_one_hot
+from .data.fasta import FastaFile
+from .sequence import codes_to_one_hot, encode
 from .files import DataError, atomic_file
 from .predict import predict_strands
 
@@ -79,12 +79,77 @@ def windows(record_chrom: str, pos: int, ref: str, alt: str, genome: FastaFile,
     return codes
 
 
+def allele_effects(model, ref: np.ndarray, alt: np.ndarray) -> dict[str, np.ndarray]:
+    """What each alternative allele does to every target: the in-memory core.
+
+    Parameters
+    ----------
+    model : Keras model of (batch, L, 4) -> (batch, targets).
+    ref, alt : uint8 codes (n, L) of the reference and alternative windows.
+
+    Returns
+    -------
+    ``ref_prob``, ``alt_prob``, ``diff`` (alt minus ref) and ``logodds_diff``, each float
+    (n, targets); probabilities are averaged over both strands and clipped to [EPS, 1 - EPS].
+    """
+    both = codes_to_one_hot(np.concatenate([ref, alt]))
+    p = np.clip(predict_strands(model, both), EPS, 1 - EPS)
+    p_ref, p_alt = p[:len(ref)], p[len(ref):]
+    logit = lambda q: np.log(q) - np.log1p(-q)  # noqa: E731
+    return {"ref_prob": p_ref, "alt_prob": p_alt, "diff": p_alt - p_ref,
+            "logodds_diff": logit(p_alt) - logit(p_ref)}
+
+
+def _check_chromosomes(vcf: Path, reference: FastaFile) -> int:
+    """The number of VCF records, once every record's chromosome is known to be in the
+    genome (a DataError names the first that is not)."""
+    known, n_records = set(reference.names), 0
+    for i, v in enumerate(_open_vcf(vcf), start=1):
+        n_records += 1
+        if v.CHROM not in known:
+            raise DataError(f"{vcf}: record {i} ({v.CHROM}:{v.POS}): chromosome {v.CHROM!r} is not "
+                            f"in {reference.path} (it has {', '.join(reference.names[:5])}"
+                            f"{', ...' if len(reference.names) > 5 else ''})")
+    return n_records
+
+
+def _alleles(vcf: Path, reference: FastaFile, length: int, on_mismatch: str, skipped: list,
+             n_records: int, progress: bool):
+    """``(chrom, pos, id, ref, alt), (ref_codes, alt_codes)`` of every scorable allele;
+    the others are appended to ``skipped`` with their reason."""
+    bar = tqdm(total=n_records, desc="variants", unit="rec", disable=not progress)
+    for i, v in enumerate(_open_vcf(vcf), start=1):
+        for alt in v.ALT or ["."]:
+            key = (v.CHROM, v.POS, v.ID or ".", v.REF, alt)
+            result = windows(v.CHROM, v.POS, v.REF, alt, reference, length)
+            if isinstance(result, str):
+                if result == "reference mismatch" and on_mismatch == "fail":
+                    raise DataError(f"{vcf}: record {i} ({v.CHROM}:{v.POS}): REF {v.REF!r} "
+                                    f"differs from {reference.path}")
+                skipped.append((*key, result))
+                continue
+            yield key, result
+        bar.update(1)
+    bar.close()
+
+
+def _batches(items, size: int):
+    block = []
+    for item in items:
+        block.append(item)
+        if len(block) == size:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
 def variant_effects(model, vcf: str | os.PathLike, genome: str | os.PathLike,
                     out: str | os.PathLike, names: list[str], on_mismatch: str = "skip",
                     targets: list[str] | None = None, batch: int = 128,
                     progress: bool = True) -> dict:
-    """Score every VCF record's alleles with ``model``; write the effects TSV (``COLUMNS``)
-    and ``<out>.skipped.tsv``.
+    """Score every VCF record's alleles with ``model`` (:func:`allele_effects`); write the
+    effects TSV (``COLUMNS``) and ``<out>.skipped.tsv``.
 
     Parameters
     ----------
@@ -105,58 +170,31 @@ def variant_effects(model, vcf: str | os.PathLike, genome: str | os.PathLike,
         raise ValueError(f"on_mismatch={on_mismatch!r}: expected 'skip' or 'fail'")
     vcf, out = Path(vcf), Path(out)
     columns = list(range(len(names))) if targets is None else [_column(names, t) for t in targets]
-    length = model.input_shape[1]
     reference = FastaFile(genome)
+    skipped: list[tuple] = []
+    n = 0
     try:
-        known = set(reference.names)
-        n_records = 0
-        for i, v in enumerate(_open_vcf(vcf), start=1):  # chromosomes checked before any work
-            n_records += 1
-            if v.CHROM not in known:
-                raise DataError(f"{vcf}: record {i} ({v.CHROM}:{v.POS}): chromosome {v.CHROM!r} is not "
-                                f"in {reference.path} (it has {', '.join(reference.names[:5])}"
-                                f"{', ...' if len(reference.names) > 5 else ''})")
-        skipped, rows_skipped = Counter(), []
-
-        def alleles():
-            bar = tqdm(total=n_records, desc="variants", unit="rec", disable=not progress)
-            for i, v in enumerate(_open_vcf(vcf), start=1):
-                for alt in v.ALT or ["."]:
-                    key = (v.CHROM, v.POS, v.ID or ".", v.REF, alt)
-                    result = windows(v.CHROM, v.POS, v.REF, alt, reference, length)
-                    if isinstance(result, str):
-                        if result == "reference mismatch" and on_mismatch == "fail":
-                            raise DataError(f"{vcf}: record {i} ({v.CHROM}:{v.POS}): REF {v.REF!r} "
-                                            f"differs from {reference.path}")
-                        skipped[result] += 1
-                        rows_skipped.append((*key, result))
-                        continue
-                    yield key, result
-                bar.update(1)
-            bar.close()
-
-        def scored():
-            block = []
-            for item in alleles():
-                block.append(item)
-                if len(block) == batch:
-                    yield from _score(model, block, columns, names)
-                    block = []
-            if block:
-                yield from _score(model, block, columns, names)
-
-        n = 0
+        n_records = _check_chromosomes(vcf, reference)
+        alleles = _alleles(vcf, reference, model.input_shape[1], on_mismatch, skipped, n_records,
+                           progress)
         with atomic_file(out) as tmp, open(tmp, "w") as f:
             f.write("\t".join(COLUMNS) + "\n")
-            for row in scored():
-                f.write("\t".join(row) + "\n")
-                n += 1
+            for block in _batches(alleles, batch):
+                effects = allele_effects(model, np.stack([c[0] for _, c in block]),
+                                         np.stack([c[1] for _, c in block]))
+                for i, (key, _) in enumerate(block):
+                    chrom, pos, vid, ref_allele, alt_allele = key
+                    for c in columns:
+                        values = (f"{effects[k][i, c]:.6g}" for k in COLUMNS[6:])
+                        f.write("\t".join([chrom, str(pos), vid, ref_allele, alt_allele, names[c],
+                                           *values]) + "\n")
+                n += len(block)
         with atomic_file(out.with_name(out.name + ".skipped.tsv")) as tmp, open(tmp, "w") as f:
             f.write("chrom\tpos\tid\tref\talt\treason\n")
-            f.writelines("\t".join(map(str, r)) + "\n" for r in rows_skipped)
+            f.writelines("\t".join(map(str, r)) + "\n" for r in skipped)
     finally:
         reference.close()
-    return {"records": n_records, "scored": n // max(len(columns), 1), "skipped": dict(skipped)}
+    return {"records": n_records, "scored": n, "skipped": dict(Counter(r[-1] for r in skipped))}
 
 
 def _column(names: list[str], target: str) -> int:
@@ -166,23 +204,10 @@ def _column(names: list[str], target: str) -> int:
                     f"(e.g. {', '.join(names[:3])})")
 
 
-def _score(model, block, columns, names):
-    ref = codes_to_one_hot(np.stack([codes[0] for _, codes in block]))
-    alt = codes_to_one_hot(np.stack([codes[1] for _, codes in block]))
-    p = np.clip(predict_strands(model, np.concatenate([ref, alt])), EPS, 1 - EPS)
-    p_ref, p_alt = p[:len(block)], p[len(block):]
-    logit = lambda q: np.log(q) - np.log1p(-q)  # noqa: E731
-    diff, lod = p_alt - p_ref, logit(p_alt) - logit(p_ref)
-    for i, (key, _) in enumerate(block):
-        chrom, pos, vid, ref_allele, alt_allele = key
-        for c in columns:
-            yield [chrom, str(pos), vid, ref_allele, alt_allele, names[c], f"{p_ref[i, c]:.6g}",
-                   f"{p_alt[i, c]:.6g}", f"{diff[i, c]:.6g}", f"{lod[i, c]:.6g}"]
-
-
 def variant_effects_run(run_dir: str | os.PathLike, vcf, genome, out, **kwargs) -> dict:
     """:func:`variant_effects` with a finished run's best model and its target names."""
     from .predict import target_names
-    from .train import load_run_model
-    model, _, store = load_run_model(run_dir)
-    return variant_effects(model, vcf, genome, out, target_names(store), **kwargs)
+    from .runs import load_run_model
+    model, record = load_run_model(run_dir)
+    return variant_effects(model, vcf, genome, out, target_names(record["data"]["manifest"]),
+                           **kwargs)

@@ -1,11 +1,9 @@
 import os
-from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as the CLI and the chapters train
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from danqrepro.baselines import motif_scan_scores, scan
 from danqrepro.evaluate import score
+from danqrepro.pwm import best_score
+from danqrepro.replication.baselines import motif_scan_scores, scan
 
 
 def test_scan_scores_both_strands_exactly():
@@ -30,15 +31,19 @@ def test_scan_separates_positives_on_the_tiny_bundle(tiny_store):
 
 
 def test_planted_site_variants_break_the_site_and_spare_it(tiny_store):
-    from danqrepro.baselines import CENTRAL, GOOD_MATCH, planted_site_variants
     from danqrepro.data.motifs import load_jaspar
+    from danqrepro.replication.baselines import (
+        CENTRAL,
+        GOOD_MATCH,
+        planted_site_variants,
+    )
     variants = planted_site_variants(tiny_store, "test", n=5)
     assert 1 <= len(variants) <= 5 and variants.motif.is_unique
     pwms = {m.matrix_id: m.pwm for m in load_jaspar()}
     codes = tiny_store.split("test").codes
     for _, v in variants.iterrows():
         pwm = pwms[v.motif]
-        good = GOOD_MATCH * np.log2(pwm.max(axis=1) / 0.25).sum()
+        good = GOOD_MATCH * best_score(pwm)
         seq = np.asarray(codes[v.sequence])
         assert CENTRAL.start <= v.break_start < CENTRAL.stop and v.break_start != v.control_start
         np.testing.assert_array_equal(v.break_ref, seq[v.break_start:v.break_start + 50])

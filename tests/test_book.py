@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import papermill
 import pytest
 
-from danqrepro.book_runner import CHAPTERS, run_chapter
-from danqrepro.report import glued
+from danqrepro.replication.book_runner import CHAPTERS, run_chapter
+from danqrepro.replication.presets import get_preset
+from danqrepro.replication.report import glued
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,13 +36,29 @@ def cells(path, kind):
 
 
 @pytest.fixture(scope="module")
-def smoke_chapters(tmp_path_factory):
+def smoke_runs(tmp_path_factory):
+    return tmp_path_factory.mktemp("runs")
+
+
+@pytest.fixture(scope="module")
+def smoke_chapters(tmp_path_factory, smoke_runs):
     out = tmp_path_factory.mktemp("chapters")
-    runs = tmp_path_factory.mktemp("runs")
-    return {name: run_chapter(name, "smoke", out, str(runs)) for name in CHAPTERS}
+    return {name: run_chapter(name, "smoke", out, str(smoke_runs)) for name in CHAPTERS}
 
 
-def test_every_template_runs_and_glues_sane_values(smoke_chapters):
+def smoke_study(runs):
+    """The smoke preset, its data path and the run cache the smoke chapters trained into."""
+    from danqrepro.replication import experiments
+    from danqrepro.runcache import RunCache
+    p = get_preset("smoke")
+    return p, experiments.data_path(p), RunCache(runs)
+
+
+def test_every_template_runs_and_glues_sane_values(smoke_chapters, smoke_runs):
+    from danqrepro.evaluate import compare_targets
+    from danqrepro.interpret import run_motifs
+    from danqrepro.replication import claims, experiments, study
+    p, data, cache = smoke_study(smoke_runs)
     values = {name: glued(path) for name, path in smoke_chapters.items()}
     assert values["architecture"]["danq_params"] == "'46,926,479'"
     compare = values["compare"]
@@ -48,7 +66,8 @@ def test_every_template_runs_and_glues_sane_values(smoke_chapters):
         assert math.isfinite(float(compare[key].strip("'"))), key
     for key in ("epochs_random", "epochs_fixed"):  # "≥" in front: runs reached the cap
         assert 1 <= float(compare[key].strip("'").lstrip("≥")) <= 3, key  # smoke: max_epochs 3
-    assert compare["verdict"].strip("'") in ("supported", "not supported", "inconclusive")
+    arms = study.table(cache.records(experiments.dropout_arms(p, data, p.large_batch)))
+    assert compare["verdict"].strip("'") == claims.claim_c2(arms)["verdict"]  # recomputed from the runs
     assert compare["data_label"] == "'synthetic'"
     assert "random-dropout run" in compare["target_sentence"] and "fixed-dropout run" in compare["target_sentence"]
     assert compare["jitter_pairs"].endswith("of 2 seed pairs'")  # smoke: two seeds both arms ran
@@ -56,10 +75,16 @@ def test_every_template_runs_and_glues_sane_values(smoke_chapters):
     assert float(batch["epoch_ratio"]) > 0  # reported, though on a CPU it measures the machine
     assert batch["c4_verdict"] == "'not testable here'"
     full = values["fulldata"]
-    assert 0 <= float(full["c1_roc_better"]) <= 100
+    full_runs = experiments.full_data_runs(p, data, p.small_batch)
+    c1 = claims.claim_c1(compare_targets(*(cache.metrics(c) for c in full_runs)))
+    assert float(full["c1_roc_better"]) == pytest.approx(100 * c1["roc_better_fraction"])
     assert 0.5 < float(full["reference_roc"]) <= 1  # the oracle
     motifs = values["motifs"]
-    assert motifs["danq_filters"] == "8" and 0 <= int(motifs["danq_matched"]) <= 8  # danq-tiny
+    assert motifs["danq_filters"] == "8"  # danq-tiny
+    n_sequences = papermill.inspect_notebook(str(ROOT / "notebooks" / "motifs.ipynb"))["n_sequences"]["default"]
+    [danq_dir] = cache.with_weights(full_runs[:1])
+    again = run_motifs(danq_dir, int(n_sequences))["summary"]["filters_matched_q05"]
+    assert int(motifs["danq_matched"]) == again  # recomputed from the run
     assert "planted motifs" in motifs["recovered_sentence"]
     own = values["own_data"]  # the three own-data commands, end to end
     assert own["round_trip"] == "'equal'" and float(own["max_difference"]) < 1e-5
@@ -160,10 +185,14 @@ def test_site_check_catches_what_it_should(tmp_path):
         assert expected in problems
 
 
-def test_positive_control_chapter_glues_sane_values(smoke_chapters):
+def test_positive_control_chapter_glues_sane_values(smoke_chapters, smoke_runs):
+    from danqrepro.replication import experiments
+    p, data, cache = smoke_study(smoke_runs)
     path = smoke_chapters["control"]
     control = glued(path)
-    assert 0 <= float(control["danq_roc"]) <= 1 and 0.5 < float(control["oracle_roc"]) <= 1
+    study_danq = cache.record(experiments.positive_controls(p, data)[0])
+    assert float(control["danq_roc"]) == pytest.approx(study_danq["test"]["all"]["roc_mean"], abs=5e-4)
+    assert 0.5 < float(control["oracle_roc"]) <= 1
     assert 0.5 < float(control["scan_roc"]) <= 1  # the planted motifs rank positives first
     assert float(control["oracle_loss"]) < float(control["constant_loss"])
     assert "optimiser rmsprop" in control["control_sentence"]  # smoke: no optimiser control

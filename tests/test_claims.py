@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from danqrepro import claims, report
+from danqrepro.replication import claims, report
 
 
 def runs(random_epochs, fixed_epochs, random_loss=None, fixed_loss=None, censored=()):

@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from danqrepro.evaluate import average_precision, average_strands, compare_targets, roc_auc, score
+from danqrepro.evaluate import (
+    average_precision,
+    average_strands,
+    compare_targets,
+    roc_auc,
+    score,
+)
 
 
 def test_reverse_complement_averaging():

@@ -11,8 +11,9 @@ import pytest
 from keras.src.backend.tensorflow.rnn import _do_lstm_arguments_support_cudnn
 
 from danqrepro.models import build_model
-from danqrepro.study import run_key
+from danqrepro.runcache import run_key
 from danqrepro.train import TrainConfig, prepare_model, train
+
 
 @pytest.fixture
 def float32_afterwards():

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from danqrepro.data.motifs import load_jaspar
-from danqrepro.interpret import filter_pwms, information, match_jaspar, recovered
+from danqrepro.interpret import filter_pwms, match_jaspar, recovered
 from danqrepro.models import build_model
+from danqrepro.pwm import information
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +59,11 @@ def test_planted_motifs_by_class():
 
 
 def test_uninformative_flanks_are_trimmed_before_matching(jaspar):
-    from danqrepro.interpret import match_jaspar, trimmed
-    core = np.eye(4)[[0, 1, 2, 3, 0]] * 0.97 + 0.0075  # five columns of about 1.8 bits
-    padded = np.vstack([np.full((5, 4), 0.25), core, np.full((3, 4), 0.25)])
-    np.testing.assert_array_equal(trimmed(padded), core)
-    assert len(trimmed(np.full((26, 4), 0.25))) == 0
+    from danqrepro.interpret import core, match_jaspar
+    sharp = np.eye(4)[[0, 1, 2, 3, 0]] * 0.97 + 0.0075  # five columns of about 1.8 bits
+    padded = np.vstack([np.full((5, 4), 0.25), sharp, np.full((3, 4), 0.25)])
+    np.testing.assert_array_equal(core(padded), sharp)
+    assert len(core(np.full((26, 4), 0.25))) == 0
     flat = {"filter": 0, "pwm": np.full((26, 4), 0.25), "n_sites": 500, "information": 0.0,
             "max_activation": 1.0}
     row = match_jaspar([flat], jaspar).iloc[0]

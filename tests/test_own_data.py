@@ -8,10 +8,16 @@ import sys
 import numpy as np
 import pytest
 
+from danqrepro import sequence
 from danqrepro.data import DataError
-from danqrepro.data.deepsea import reverse_complement
-from danqrepro.data.fasta import convert_fasta, encode, fit_length
-from danqrepro.data.store import codes_to_one_hot
+from danqrepro.data.fasta import convert_fasta
+from danqrepro.sequence import (
+    ALPHABET,
+    codes_to_one_hot,
+    encode,
+    fit_length,
+    reverse_complement,
+)
 
 SEQS = {  # name: sequence; "b" has an N and soft-masked bases
     "a": "ACGTACGTAC", "b": "GGNNccttAA", "c": "TTTTTAAAAA", "d": "ACGACGACGA", "e": "CCCCCGGGGG",
@@ -21,11 +27,10 @@ TARGETS = ["CTCF", "DNase|K562", "H3K27ac"]
 
 
 def write_fasta(path, records, width=4):
-    """FASTA with lines of ``width`` bases (multi-line records, as real files have)."""
-    with open(path, "w") as f:
-        for name, seq in records.items():
-            f.write(f">{name} some description\n")
-            f.writelines(seq[i:i + width] + "\n" for i in range(0, len(seq), width))
+    """FASTA with lines of ``width`` bases (multi-line records, as real files have) and a
+    description after each name."""
+    sequence.write_fasta(path, ((f"{name} some description", seq) for name, seq in records.items()),
+                         width)
     return path
 
 
@@ -199,6 +204,7 @@ def ctcf_model():
     over the sequence, a sigmoid: a model that knows one motif on either strand, for variant
     effects with a known answer."""
     import keras
+
     from danqrepro.data.motifs import load_jaspar
     motif = next(m for m in load_jaspar() if m.name == "CTCF" and m.length <= 20)
     log_odds = np.log(np.clip(motif.pwm, 1e-3, 1) / 0.25)
@@ -226,12 +232,12 @@ def test_a_variant_breaking_a_planted_motif_lowers_its_target_most(tmp_path, ctc
     rng = np.random.default_rng(0)
     genome = list(rng.choice(list("ACGT"), 400))
     site = 200
-    consensus = [("AGCT"[j]) for j in motif.pwm.argmax(axis=1)]
+    consensus = [ALPHABET[j] for j in motif.pwm.argmax(axis=1)]
     genome[site:site + motif.length] = consensus
     genome = "".join(genome)
     write_fasta(tmp_path / "genome.fa", {"chr1": genome, "chr2": "ACGT" * 50}, width=60)
     key = int(np.argmax(motif.pwm.max(axis=1)))  # the site's most certain base
-    worst = "AGCT"[int(motif.pwm[key].argmin())]
+    worst = ALPHABET[int(motif.pwm[key].argmin())]
     p = site + key + 1  # 1-based
     far = 60  # in the background, 140 bp from the site: outside every window around it
     rows = [("chr1", p, "break", genome[p - 1], worst),

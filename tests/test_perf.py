@@ -2,7 +2,7 @@
 
 import pytest
 
-from danqrepro import perf
+from danqrepro.replication import perf
 
 
 def test_growth_fit_recovers_overhead_and_cost_per_sample():

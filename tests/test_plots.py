@@ -3,7 +3,7 @@ import matplotlib
 matplotlib.use("Agg")
 import pandas as pd
 
-from danqrepro import plots
+from danqrepro.replication import plots
 
 
 def test_arms_joins_only_the_runs_that_share_a_seed_and_lays_four_panels_two_a_row():

@@ -5,8 +5,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from danqrepro import report
-from danqrepro.report import tidy
+from danqrepro.replication import report
+from danqrepro.replication.report import tidy
 
 
 def test_tidy_formats_numbers_and_hides_the_index():
@@ -40,7 +40,7 @@ def test_seconds_caveat_gives_the_spread_of_epoch_times_at_each_batch_size():
 
 
 def test_setup_reads_the_training_settings_from_the_runs(tiny_store):
-    from danqrepro.presets import get_preset
+    from danqrepro.replication.presets import get_preset
     def run(rate, seed):
         return {"config": {"model": "danq-tiny", "seed": seed, "dropout": "fixed", "batch": 100,
                            "n_train": None, "max_epochs": 60, "patience": 5, "optimizer": "adam",

@@ -11,14 +11,20 @@ import time
 import h5py
 import numpy as np
 import pytest
+from test_deepsea import write_bundle
 
 from danqrepro import cli
 from danqrepro import train as train_module
-from danqrepro.data import DataError, convert, generate, SyntheticSpec
-from danqrepro.files import (LockedError, RefusedError, locked, read_json,
-                             write_json_atomic)
-from danqrepro.train import TrainConfig, load_run, train
-from test_deepsea import write_bundle
+from danqrepro.data import DataError, SyntheticSpec, convert, generate
+from danqrepro.files import (
+    LockedError,
+    RefusedError,
+    locked,
+    read_json,
+    write_json_atomic,
+)
+from danqrepro.runs import load_run
+from danqrepro.train import TrainConfig, train
 
 
 def run_cli(*args):

@@ -4,10 +4,10 @@ import json
 
 import numpy as np
 import pytest
+from test_deepsea import write_bundle
 
 from danqrepro.data import DataError, convert, load_split, open_store
 from danqrepro.data.store import sha256_file
-from test_deepsea import write_bundle
 
 
 def test_round_trip_every_split(tmp_path):

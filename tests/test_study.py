@@ -6,10 +6,15 @@ import pandas as pd
 import pytest
 from scipy.stats import wilcoxon
 
-from danqrepro import experiments, study
 from danqrepro.evaluate import mean_bce, reference_losses
-from danqrepro.presets import get_preset
-from danqrepro.stats import censored_sign_test, compare_arms, detectable_difference, paired_comparison
+from danqrepro.replication import experiments, study
+from danqrepro.replication.presets import get_preset
+from danqrepro.replication.stats import (
+    censored_sign_test,
+    compare_arms,
+    detectable_difference,
+    paired_comparison,
+)
 
 
 def test_paired_comparison_by_hand():
@@ -191,7 +196,7 @@ def test_notebook_parameters_are_checked_before_any_data_work(tmp_path):
 
 def test_a_redefined_model_preset_gets_new_runs(tiny_store, tmp_path, monkeypatch):
     from danqrepro import models
-    from danqrepro.study import run_key
+    from danqrepro.runcache import run_key
     from danqrepro.train import TrainConfig, train
     config = TrainConfig(data=str(tiny_store.path), model="danq-tiny", n_train=256, batch=128,
                          max_epochs=1, patience=1, evaluate=None)
@@ -206,7 +211,9 @@ def test_a_redefined_model_preset_gets_new_runs(tiny_store, tmp_path, monkeypatc
 
 def test_finished_prefix_takes_consecutive_finished_seeds_arm_by_arm(tiny_store, tmp_path):
     from dataclasses import replace
-    from danqrepro.study import finished_prefix, run_key
+
+    from danqrepro.runcache import RunCache, run_key
+    cache = RunCache(tmp_path)
     p = replace(get_preset("smoke"), n_runs_random=3, n_runs_fixed=2)
     data = str(tiny_store.path)
 
@@ -217,43 +224,45 @@ def test_finished_prefix_takes_consecutive_finished_seeds_arm_by_arm(tiny_store,
 
     large, small = (experiments.dropout_arms(p, data, b) for b in (p.large_batch, p.small_batch))
     arms = large + small
-    assert finished_prefix(arms, tmp_path) == []
+    assert cache.finished_prefix(arms) == []
     for c in large:  # the large batch ahead, as the study trains it
         finish(c)
     finish(small[0])  # seed 0 of random at the small batch
     finish(small[2], "running")  # seed 2 of random: still training
     finish(next(c for c in small if c.dropout == "fixed" and c.seed == 1))  # fixed seed 1, not seed 0
-    got = [(c.batch, c.dropout, c.seed) for c in finished_prefix(arms, tmp_path)]
+    got = [(c.batch, c.dropout, c.seed) for c in cache.finished_prefix(arms)]
     assert got == [(p.large_batch, d, s) for d, n in (("random", 3), ("fixed", 2)) for s in range(n)] \
         + [(p.small_batch, "random", 0)]  # small fixed: seed 0 missing ends the arm at once
-    assert [r and r["status"] for r in study.records_so_far(small[:3], tmp_path)] \
+    assert [r and r["status"] for r in cache.records(small[:3])] \
         == ["finished", None, "running"]  # as they stand; seed 1 never started
 
 
 def test_book_runner_seeds_option():
-    from danqrepro.book_runner import parse_seeds
+    from danqrepro.replication.book_runner import parse_seeds
     assert parse_seeds(None, "cpu") is None and parse_seeds("3", "cpu") == 3
     for bad in ("0", "two", "-1"):
         with pytest.raises(SystemExit, match="expected a whole number >= 1 or 'finished'"):
             parse_seeds(bad, "cpu")
     import subprocess
     import sys
-    cli = subprocess.run([sys.executable, "-m", "danqrepro.book_runner", "--seeds", "two"],
+    cli = subprocess.run([sys.executable, "-m", "danqrepro.replication.book_runner", "--seeds", "two"],
                          capture_output=True, text=True)  # `make reproduce` runs it as a module
     assert cli.returncode == 1 and "expected a whole number" in cli.stderr
 
 
 def test_a_record_without_weights_is_retrained_beside_it(tiny_store, tmp_path):
-    from danqrepro.study import RETRAINED, run_key, runs_with_weights
-    from danqrepro.train import BEST_WEIGHTS, TrainConfig, load_run_model
+    from danqrepro.runcache import RETRAINED, RunCache, run_key
+    from danqrepro.runs import BEST_WEIGHTS, load_run_model
+    from danqrepro.train import TrainConfig
+    cache = RunCache(tmp_path)
     config = TrainConfig(data=str(tiny_store.path), model="danq-tiny", n_train=256, batch=128,
                          max_epochs=1, patience=1, evaluate=None)
     committed = tmp_path / run_key(config, tiny_store)
-    assert runs_with_weights([config], tmp_path) == [committed]  # trained here: weights present
+    assert cache.with_weights([config]) == [committed]  # trained here: weights present
     (committed / BEST_WEIGHTS).unlink()  # as a fresh clone has it
     record = (committed / "run.json").read_bytes()
-    [retrained] = runs_with_weights([config], tmp_path)
+    [retrained] = cache.with_weights([config])
     assert retrained == tmp_path / RETRAINED / committed.name
     assert (committed / "run.json").read_bytes() == record  # the committed record untouched
-    model, again, _ = load_run_model(retrained)
+    model, again = load_run_model(retrained)
     assert again["status"] == "finished" and model.name.startswith("danq")

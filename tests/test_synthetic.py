@@ -6,7 +6,9 @@ import h5py
 import numpy as np
 import scipy.io
 
-from danqrepro.data import SyntheticSpec, class_ranges, generate, load_split, reverse_complement
+from danqrepro.data import SyntheticSpec, class_ranges, generate, load_split
+from danqrepro.pwm import log_odds as pwm_log_odds
+from danqrepro.sequence import reverse_complement
 
 
 def test_layout_is_deepsea(tiny_bundle):
@@ -80,7 +82,7 @@ def pwm_scan(codes, pwm):
     """Best log-odds score of a PWM (length, 4) on either strand of each sequence."""
     one_hot = np.eye(4)[codes]
     windows = np.lib.stride_tricks.sliding_window_view(one_hot, pwm.shape, axis=(1, 2))[:, :, 0]
-    log_odds = np.log2(pwm / 0.25)
+    log_odds = pwm_log_odds(pwm)
     forward = (windows * log_odds).sum(axis=(2, 3)).max(axis=1)
     reverse = (windows * log_odds[::-1, ::-1]).sum(axis=(2, 3)).max(axis=1)  # RC: A,G,C,T reversed
     return np.maximum(forward, reverse)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from danqrepro import train as train_module
-from danqrepro.train import TrainConfig, train
+from danqrepro.train import Patience, TrainConfig, train
 
 
 def config(store, **kw):
@@ -23,10 +23,20 @@ def test_early_stopping_follows_validation_loss(tiny_store, tmp_path):
     best = int(np.argmin(val)) + 1
     assert record["best_epoch"] == best
     assert record["best_val_loss"] == pytest.approx(min(val))
-    if record["stop_reason"] == "stopped_early":
-        assert record["epochs_trained"] == best + 1
-    else:
-        assert record["epochs_trained"] == 8
+    # the run stopped where the rule, replayed over its validation losses, stops
+    rule = Patience(1, None, None, [])
+    stops = [e for e, loss in enumerate(val, start=1) if (rule.update(loss), rule.stop)[1]]
+    assert record["epochs_trained"] == (stops[0] if stops else 8)
+    assert record["stop_reason"] == ("stopped_early" if stops else "max_epochs")
+
+
+def test_patience_counts_epochs_without_a_new_best_across_a_resume():
+    rule = Patience(2, None, None, [])
+    assert [(rule.update(v), rule.stop) for v in (0.5, 0.4, 0.45, 0.39, 0.41, 0.42)] == [
+        (True, False), (True, False), (False, False), (True, False), (False, False), (False, True)]
+    epochs = [{"epoch": e} for e in range(1, 6)]  # resumed after epoch 5, whose best was epoch 4
+    resumed = Patience(2, 0.39, 4, epochs)
+    assert resumed.wait == 1 and not resumed.update(0.40) and resumed.stop
 
 
 def test_resume_after_a_crash_gives_the_same_run(tiny_store, tmp_path, monkeypatch):
@@ -61,8 +71,9 @@ def test_record_contents_and_reuse(tiny_store, tmp_path):
     assert record["config"] == cfg.to_dict()
     assert record["model"]["trainable_parameters"] == 21_824  # danq-tiny at 40 targets: 840 + 1,088 + 19,216 + 680
     assert record["data"]["kind"] == "synthetic" and record["data"]["n_train"] == 512
-    assert set(record["provenance"]) == {"versions", "git", "hardware", "settings"}
-    assert record["provenance"]["settings"]["TF_ENABLE_ONEDNN_OPTS"] == "1"  # set by danqrepro
+    assert set(record["provenance"]) == {"versions", "git", "code_fingerprint", "hardware", "settings"}
+    assert record["provenance"]["settings"]["TF_ENABLE_ONEDNN_OPTS"] == "1"  # as conftest set it
+    assert len(record["provenance"]["code_fingerprint"]) == 64
     assert record["provenance"]["versions"]["tensorflow"]
     assert record["epochs"][0]["rates"] == {"drop_pool": 0.2, "drop_lstm": 0.5}
     assert {"DNase", "TF", "histone", "all"} <= set(record["test"])
@@ -71,7 +82,7 @@ def test_record_contents_and_reuse(tiny_store, tmp_path):
     assert [p.name for p in (tmp_path / "r" / "checkpoints").iterdir()] == ["epoch-002.npz"]
     # validation loss and AUCs come from one pass of predictions: the loss is Keras'
     from danqrepro.data.pipeline import eval_dataset
-    from danqrepro.train import prepare_model, load_weights
+    from danqrepro.train import load_weights, prepare_model
     model, _ = prepare_model(cfg, tiny_store)
     load_weights(model, tmp_path / "r" / "best.weights.h5")
     keras_loss = model.evaluate(eval_dataset(tiny_store.split("valid"), 1000, None), verbose=0)

@@ -15,15 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .deepsea import (ALPHABET, CLASS_SIZES, N_TARGETS, SEQ_LEN, SPLITS, DataError,
-                      class_ranges, is_bundle, open_mat_split, reverse_complement)
+from .deepsea import (CLASS_SIZES, N_TARGETS, SEQ_LEN, SPLITS, DataError, class_ranges,
+                      is_bundle, open_mat_split)
 from .store import MANIFEST, Store, convert, open_store
 from .synthetic import GENERATOR_VERSION, SyntheticSpec, generate
 
-__all__ = ["ALPHABET", "CLASS_SIZES", "N_TARGETS", "SEQ_LEN", "SPLITS", "DataError",
+__all__ = ["CLASS_SIZES", "N_TARGETS", "SEQ_LEN", "SPLITS", "DataError",
            "Store", "SyntheticSpec", "cache_dir", "check_split_sizes", "data_kind", "class_ranges", "convert", "generate",
-           "is_bundle", "load_split", "open_store", "resolve_store", "reverse_complement",
-           "synthetic_store"]
+           "is_bundle", "load_split", "open_store", "resolve_store", "synthetic_store"]
 
 
 def cache_dir() -> Path:

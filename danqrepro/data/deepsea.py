@@ -23,9 +23,9 @@ import numpy as np
 import scipy.io
 
 from ..files import DataError
+from ..sequence import N_CODE, one_hot_to_codes
 
 SPLITS = ("train", "valid", "test")
-ALPHABET = "AGCT"
 SEQ_LEN = 1000
 N_TARGETS = 919
 # Column ranges of the three target classes in DeepSEA's 919-column label matrix.
@@ -51,44 +51,11 @@ def class_ranges(n_targets: int = N_TARGETS) -> dict[str, range]:
     return ranges
 
 
-N_CODE = 4  # an unknown base: an all-zero one-hot row
 _SEVERAL = 255
 # The base code of each pattern of the 4 one-hot bits (channel c sets bit c): one base,
 # none (N), or several (invalid). One table lookup replaces arithmetic and masking.
 _PATTERN_CODE = np.full(16, _SEVERAL, np.uint8)
 _PATTERN_CODE[[0, 1, 2, 4, 8]] = [N_CODE, 0, 1, 2, 3]
-
-
-def one_hot_to_codes(x: np.ndarray) -> np.ndarray:
-    """(n, length, 4) one-hot uint8 -> (n, length) uint8 codes, 4 where no base is set."""
-    codes = x.argmax(axis=-1).astype(np.uint8)
-    codes[~x.any(axis=-1)] = N_CODE
-    return codes
-
-
-def reverse_complement(x: np.ndarray) -> np.ndarray:
-    """Reverse complement of one-hot sequences in A, G, C, T order.
-
-    The complement of (A, G, C, T) is (T, C, G, A), the channels reversed, so the
-    reverse complement reverses both the position and the channel axes.
-
-    Parameters
-    ----------
-    x : array (..., length, 4)
-
-    Returns
-    -------
-    array (..., length, 4), a view.
-    """
-    return x[..., ::-1, ::-1]
-
-
-_COMPLEMENT_CODE = np.array([3, 2, 1, 0, 4], np.uint8)  # A<->T, G<->C, N stays N
-
-
-def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
-    """Reverse complement of base codes (..., length) in A, G, C, T = 0..3 order, N = 4."""
-    return _COMPLEMENT_CODE[codes[..., ::-1]]
 
 
 def _check_one_hot(x: np.ndarray, where: str, channel_axis: int = -1) -> None:

@@ -29,8 +29,6 @@ a temporary name and renamed at the end.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 import time
@@ -39,31 +37,12 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..files import DataError, atomic_directory, write_json_atomic
-from .deepsea import ALPHABET, N_CODE, SPLITS, reverse_complement_codes
-from .store import MANIFEST, STORE_FORMAT, NpyWriter, sha256_file
+from ..files import DataError, atomic_directory
+from ..sequence import INVALID_CODE, encode, fit_length, reverse_complement_codes
+from .deepsea import SPLITS
+from .store import MANIFEST, NpyWriter, sha256_file, write_manifest
 
-_TABLE = np.full(256, 255, np.uint8)
-for _code, _base in enumerate(ALPHABET + "N"):
-    _TABLE[ord(_base)] = _TABLE[ord(_base.lower())] = _code
 COORDINATES = re.compile(r"^(?P<chrom>[^:\s]+):(?P<start>\d+)-(?P<end>\d+)")
-
-
-def encode(sequence: str) -> np.ndarray:
-    """Bases to codes: uint8 (length,), A, G, C, T = 0..3, N = 4, anything else 255."""
-    return _TABLE[np.frombuffer(sequence.encode("latin-1", "replace"), np.uint8)]
-
-
-def fit_length(codes: np.ndarray, length: int) -> np.ndarray:
-    """Centre ``codes`` (length,) in ``length``: crop evenly, or pad with N evenly (the odd
-    base goes to the right)."""
-    n = codes.shape[0]
-    if n >= length:
-        start = (n - length) // 2
-        return codes[start:start + length]
-    left = (length - n) // 2
-    return np.concatenate([np.full(left, N_CODE, np.uint8), codes,
-                           np.full(length - n - left, N_CODE, np.uint8)])
 
 
 def _line_of(path: Path, offset: int) -> int:
@@ -114,7 +93,7 @@ class FastaFile:
     def codes(self, name: str) -> np.ndarray:
         """The record's codes; a character other than ACGTN raises DataError naming it."""
         codes = encode(self.sequence(name))
-        bad = np.flatnonzero(codes == 255)
+        bad = np.flatnonzero(codes == INVALID_CODE)
         if bad.size:
             char = self.sequence(name, int(bad[0]), int(bad[0]) + 1)
             raise DataError(f"{self.path}: record {name!r}, line {self.line_of(name, int(bad[0]))}: "
@@ -253,18 +232,12 @@ def convert_fasta(fasta: str | os.PathLike | dict[str, str | os.PathLike], label
                        for s, records in splits.items() if records}
             del packed
             (tmp / "labels.tmp.npy").unlink()
-            write_json_atomic(tmp / MANIFEST, {
-                "format": STORE_FORMAT, "alphabet": ALPHABET, "seq_len": seq_len,
-                "n_targets": len(targets), "targets": targets, "splits": entries,
-                "source": {"kind": "fasta",
-                           "files": {f"fasta:{k}": _describe(p) for k, p in paths.items()}
-                           | {"labels": _describe(Path(labels))},
-                           "length": length, "split": _split_rule(paths, valid_fraction,
-                                                                  test_fraction, chromosomes, seed)},
-                "synthetic": None,
-                "fingerprint": hashlib.sha256(json.dumps(
-                    {s: v["sha256"] for s, v in entries.items()}, sort_keys=True).encode()).hexdigest(),
-                "convert_seconds": round(time.time() - started, 3)})
+            source = {"kind": "fasta",
+                      "files": {f"fasta:{k}": _describe(p) for k, p in paths.items()}
+                      | {"labels": _describe(Path(labels))},
+                      "length": length,
+                      "split": _split_rule(paths, valid_fraction, test_fraction, chromosomes, seed)}
+            write_manifest(tmp, seq_len, len(targets), entries, source, started, targets=targets)
     finally:
         for f in fastas.values():
             f.close()

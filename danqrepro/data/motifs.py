@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .deepsea import ALPHABET
+from ..pwm import information
+from ..sequence import ALPHABET
 
 JASPAR_RELEASE = "JASPAR2024"
 _DEEPSEA_FROM_JASPAR = ["ACGT".index(b) for b in ALPHABET]  # A,G,C,T rows from A,C,G,T
@@ -36,8 +37,7 @@ class Motif:
 
     def information_content(self) -> float:
         """Total information content in bits (2 bits per position at most)."""
-        p = np.clip(self.pwm, 1e-9, 1)
-        return float((2 + (p * np.log2(p)).sum(axis=1)).sum())
+        return information(self.pwm)
 
     def sharpened(self, power: float) -> "Motif":
         """The PWM raised to ``power`` and renormalised per position: the same consensus

@@ -8,11 +8,10 @@ one gather of ``batch * 1000`` bytes from a memory map.
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
-from .store import StoreSplit
+from .store import StoreSplit, n_first
 
-_BIT_SHIFTS = tf.constant([7, 6, 5, 4, 3, 2, 1, 0], dtype=tf.uint8)  # np.packbits order
+_BIT_SHIFTS = (7, 6, 5, 4, 3, 2, 1, 0)  # np.packbits order
 
 
 def subset_indices(n: int, n_subset: int | None, seed: int = 0) -> np.ndarray:
@@ -66,13 +65,15 @@ def epoch_order(indices: np.ndarray, seed: int, epoch: int) -> np.ndarray:
 
 def _decode(codes, packed, n_targets: int):
     """codes uint8 (b, L), packed labels uint8 (b, ceil(T/8)) -> float32 one-hot and labels."""
+    import tensorflow as tf
     x = tf.one_hot(tf.cast(codes, tf.int32), 4, dtype=tf.float32)  # code 4 (N) -> zeros
-    bits = tf.bitwise.bitwise_and(tf.bitwise.right_shift(packed[..., None], _BIT_SHIFTS), 1)
+    bits = tf.bitwise.bitwise_and(tf.bitwise.right_shift(packed[..., None], tf.constant(_BIT_SHIFTS, tf.uint8)), 1)
     y = tf.reshape(bits, (tf.shape(packed)[0], -1))[:, :n_targets]
     return x, tf.cast(y, tf.float32)
 
 
-def _dataset(split: StoreSplit, batches, n_batches: int) -> tf.data.Dataset:
+def _dataset(split: StoreSplit, batches, n_batches: int):
+    import tensorflow as tf
     seq_len, packed_width = split.codes.shape[1], split.labels_packed.shape[1]
 
     def generate():
@@ -92,7 +93,7 @@ def _dataset(split: StoreSplit, batches, n_batches: int) -> tf.data.Dataset:
 
 
 def train_dataset(split: StoreSplit, indices: np.ndarray, batch: int, seed: int,
-                  epoch: int) -> tf.data.Dataset:
+                  epoch: int):
     """One epoch of shuffled training batches.
 
     Parameters
@@ -115,9 +116,9 @@ def train_dataset(split: StoreSplit, indices: np.ndarray, batch: int, seed: int,
     return _dataset(split, batches, steps(order.size, batch))
 
 
-def eval_dataset(split: StoreSplit, batch: int, stop: int | None = None) -> tf.data.Dataset:
+def eval_dataset(split: StoreSplit, batch: int, stop: int | None = None):
     """Samples ``0:stop`` of a split in file order, in batches (for validation and test)."""
-    stop = split.n if stop is None else min(stop, split.n)
+    stop = n_first(split.n, stop)
 
     def batches():
         for start in range(0, stop, batch):

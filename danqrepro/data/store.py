@@ -28,15 +28,17 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..files import DataError, atomic_directory, read_json, write_json_atomic
-from .deepsea import ALPHABET, SPLITS, MatSplit, class_ranges, is_bundle, open_mat_split
+from ..sequence import ALPHABET, codes_to_one_hot
+from .deepsea import SPLITS, MatSplit, class_ranges, is_bundle, open_mat_split
 
 MANIFEST = "manifest.json"
 STORE_FORMAT = "danqrepro-store/1"
 SYNTHETIC_META = "synthetic.json"
 ORACLE_FILE = "oracle.h5"
-def codes_to_one_hot(codes: np.ndarray) -> np.ndarray:
-    """(n, length) codes -> (n, length, 4) uint8 one-hot; code 4 (N) gives a zero row."""
-    return (codes[..., None] == np.arange(4, dtype=np.uint8)).astype(np.uint8)
+def n_first(n: int, limit: int | None) -> int:
+    """How many samples of a split of ``n`` are read when the first ``limit`` are asked for
+    (None: all): validation and evaluation read a split's head, in file order."""
+    return n if limit is None else min(limit, n)
 
 
 class NpyWriter:
@@ -280,22 +282,25 @@ def _write_store(tmp: Path, bundle: Path, readers: dict[str, MatSplit], oracle,
     with ThreadPoolExecutor(1) as pool:
         for split, reader in readers.items():
             splits[split] = _write_split(tmp, bundle, split, reader, oracle, slab, progress, pool)
-    source = _source_description(bundle)
     meta_path = bundle / SYNTHETIC_META
+    write_manifest(tmp, seq_len, n_targets, splits, _source_description(bundle), started,
+                   synthetic=read_json(meta_path, "synthetic bundle description")
+                   if meta_path.is_file() else None)
+
+
+def write_manifest(directory: Path, seq_len: int, n_targets: int, splits: dict, source: dict,
+                   started: float, synthetic: dict | None = None,
+                   targets: list[str] | None = None) -> None:
+    """A store's ``manifest.json``. ``splits``: what each split's writer returned (its
+    ``sha256`` checksums make the store's fingerprint); ``started``: ``time.time()`` when
+    the conversion began."""
     fingerprint = hashlib.sha256(json.dumps(
         {s: v["sha256"] for s, v in splits.items()}, sort_keys=True).encode()).hexdigest()
-    manifest = {
-        "format": STORE_FORMAT,
-        "alphabet": ALPHABET,
-        "seq_len": seq_len,
-        "n_targets": n_targets,
-        "splits": splits,
-        "source": source,
-        "synthetic": read_json(meta_path, "synthetic bundle description") if meta_path.is_file() else None,
-        "fingerprint": fingerprint,
-        "convert_seconds": round(time.time() - started, 3),
-    }
-    write_json_atomic(tmp / MANIFEST, manifest)
+    write_json_atomic(directory / MANIFEST, {
+        "format": STORE_FORMAT, "alphabet": ALPHABET, "seq_len": seq_len, "n_targets": n_targets,
+        **({"targets": targets} if targets is not None else {}),
+        "splits": splits, "source": source, "synthetic": synthetic, "fingerprint": fingerprint,
+        "convert_seconds": round(time.time() - started, 3)})
 
 
 def open_store(path: str | os.PathLike) -> Store:

@@ -42,10 +42,11 @@ import numpy as np
 import scipy.io
 from tqdm.auto import tqdm
 
-from .deepsea import SEQ_LEN, class_ranges, reverse_complement_codes
+from ..sequence import codes_to_one_hot, reverse_complement_codes
+from .deepsea import SEQ_LEN, class_ranges
 from .motifs import JASPAR_RELEASE, Motif, load_jaspar, select_motifs
 from ..files import atomic_directory, read_json, write_json_atomic
-from .store import ORACLE_FILE, SYNTHETIC_META, codes_to_one_hot
+from .store import ORACLE_FILE, SYNTHETIC_META
 
 # 2 added the learnability knobs (copies, site_sharpness, flank_fill, gc_sd); at their
 # defaults a version-2 bundle holds exactly the arrays of version 1.

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from .presets import get_preset
-from .report import default_runs_dir, repo_root
+from . import project
 
 # reproducing comes last: its execution table reads the other chapters
 CHAPTERS = ("control", "architecture", "compare", "batchsize", "fulldata", "motifs", "own_data",
@@ -31,7 +31,7 @@ def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = No
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # the kernel inherits it: no C++ log noise
 
-    root = repo_root()
+    root = project.root()
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{name}.ipynb"
     tmp = out_dir / f".{name}.partial.ipynb"
@@ -57,11 +57,12 @@ def _publishable(path: Path, name: str, preset: str) -> None:
     (read by the reproducing chapter's execution table)."""
     import nbformat
 
-    from .provenance import git_commit
+    from ..provenance import git_commit
+    from .project import CODE_PATHSPECS
     nb = nbformat.read(path, as_version=4)
     nb.metadata.papermill.input_path = f"notebooks/{name}.ipynb"
     nb.metadata.papermill.output_path = f"book/chapters/{name}.ipynb"
-    nb.metadata.danqrepro = {"preset": preset, **git_commit()}
+    nb.metadata.danqrepro = {"preset": preset, **git_commit(project.root(), CODE_PATHSPECS)}
     nbformat.write(nb, path)
 
 
@@ -69,7 +70,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--preset", default="cpu")
     parser.add_argument("--chapters", nargs="*", default=list(CHAPTERS))
-    parser.add_argument("--out", default=str(repo_root() / "book" / "chapters"))
+    parser.add_argument("--out", default=None, help="default: book/chapters/ of the checkout")
     parser.add_argument("--seeds", default=None,
                         help="seeds per dropout arm: a number, or 'finished' (default: the preset's)")
     args = parser.parse_args(argv)
@@ -78,7 +79,7 @@ def main(argv=None):
         print(f"running {name} at preset {args.preset}"
               + (f", {seeds} seeds per arm" if seeds is not None else "")
               + (", the finished runs" if args.seeds == "finished" else ""), flush=True)
-        run_chapter(name, args.preset, Path(args.out), seeds=seeds,
+        run_chapter(name, args.preset, Path(args.out or project.chapters_dir()), seeds=seeds,
                     finished_only=args.seeds == "finished")
 
 
@@ -88,12 +89,14 @@ def parse_seeds(value: str | None, preset: str) -> int | None:
     if value is None:
         return None
     if value == "finished":
-        from . import experiments, study
+        from ..runcache import RunCache
+        from . import experiments
         p = get_preset(preset)
         data = experiments.data_path(p)
+        cache = RunCache(project.runs_dir())
         for batch in (p.small_batch, p.large_batch):
             arms = experiments.dropout_arms(p, data, batch)
-            finished = {c.dropout for c in study.finished_prefix(arms, default_runs_dir())}
+            finished = {c.dropout for c in cache.finished_prefix(arms)}
             if finished != {"random", "fixed"}:
                 raise SystemExit(f"--seeds finished: preset {preset!r} has no finished run of "
                                  f"{' and '.join(sorted({'random', 'fixed'} - finished))} dropout at batch "

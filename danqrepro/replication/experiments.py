@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .data import data_kind, resolve_store, synthetic_store
+from ..data import data_kind, resolve_store, synthetic_store
 from .presets import Preset
-from .train import TrainConfig
+from ..train import TrainConfig
 
 
 def check_parameters(data: str | None = None, **counts: int | None) -> None:
@@ -36,10 +36,7 @@ def dropout_arms(preset: Preset, data: str, batch: int, n_runs_random: int | Non
     """Fixed and random dropout at one batch size, seeds ``first_seed`` upwards."""
     n_random = preset.n_runs_random if n_runs_random is None else n_runs_random
     n_fixed = preset.n_runs_fixed if n_runs_fixed is None else n_runs_fixed
-    common = dict(data=data, model=preset.model, batch=batch, n_train=preset.n_train,
-                  n_valid=preset.n_valid, max_epochs=preset.max_epochs, patience=preset.patience,
-                  optimizer=preset.optimizer, learning_rate=preset.learning_rate,
-                  output_bias=preset.output_bias)
+    common = preset.recipe(data=data, batch=batch)
     return ([TrainConfig(dropout="random", seed=first_seed + i, **common) for i in range(n_random)]
             + [TrainConfig(dropout="fixed", seed=first_seed + i, **common) for i in range(n_fixed)])
 
@@ -47,11 +44,9 @@ def dropout_arms(preset: Preset, data: str, batch: int, n_runs_random: int | Non
 def full_data_runs(preset: Preset, data: str, batch: int, seed: int = 0) -> list[TrainConfig]:
     """DanQ and the DeepSEA CNN on the whole training split, fixed dropout, trained alike
     (at the preset's ``comparison_learning_rate`` where it sets one)."""
-    return [TrainConfig(data=data, model=model, batch=batch, n_train=None, n_valid=preset.n_valid,
-                        max_epochs=preset.full_max_epochs, patience=preset.patience, seed=seed,
-                        optimizer=preset.optimizer,
-                        learning_rate=preset.c1_learning_rate,
-                        output_bias=preset.output_bias)
+    return [TrainConfig(**preset.recipe(data=data, model=model, batch=batch, n_train=None,
+                                        max_epochs=preset.full_max_epochs, seed=seed,
+                                        learning_rate=preset.c1_learning_rate))
             for model in (preset.model, preset.baseline)]
 
 

@@ -6,7 +6,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)  # one style for every figure
+
+
+def use_book_style() -> None:
+    """One style for every figure of the book (called by :func:`chapter.setup`)."""
+    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
 
 ARM_COLOURS = {"fixed": "#4C72B0", "random": "#DD8452"}
 

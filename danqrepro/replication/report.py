@@ -3,43 +3,12 @@ commit and versions; and the helpers that glue figures into the book."""
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from .provenance import provenance
-
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
-
-
-def default_runs_dir() -> Path:
-    """The run cache the book uses: ``runs/`` at the top of the repository (run.json and
-    metrics are kept in git; weights are not)."""
-    return repo_root() / "runs"
-
-
-def quiet_tensorflow() -> None:
-    """Import TensorFlow and probe its devices with file descriptor 2 pointed at
-    /dev/null, so the C++ runtime's start-up lines (absl, oneDNN, CUDA probes), which are
-    written there before any Python-level setting can silence them, never reach a
-    notebook. Call it first in a chapter; later imports find TensorFlow loaded. Also
-    silences tqdm's warning that a notebook without ipywidgets gets a text progress bar."""
-    import warnings
-    warnings.filterwarnings("ignore", message="IProgress not found")
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow as tf
-        tf.config.list_physical_devices()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+from ..provenance import git_commit, provenance
+from .project import CODE_PATHSPECS, root
 
 
 def glued(path: str | Path) -> dict[str, str]:
@@ -170,6 +139,7 @@ def setup_markdown(preset, store, parameters: dict | None = None,
     ``parameters``, and the models, seeds and training settings read from its run
     ``records`` (so a chapter cannot state a setting its runs did not use)."""
     prov = provenance()
+    prov["git"] = git_commit(root(), CODE_PATHSPECS)
     kind = "synthetic (JASPAR-planted, DeepSEA layout)" if store.is_synthetic else "DeepSEA"
     splits = store.manifest["splits"]
     rows = [("data", f"{kind}: `{store.path.name}`"),
@@ -193,3 +163,45 @@ def setup_markdown(preset, store, parameters: dict | None = None,
     rows.append(("hardware", f"{hw['cpu']} ({hw['cpu_count']} cores)"
                  + (f", GPUs: {', '.join(hw['gpus'])}" if hw["gpus"] else ", no GPU")))
     return "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+
+
+def _paired(c: dict) -> str:
+    q = c["paired_epochs"]
+    return (f"{q['mean_difference']:+.1f} epochs (95% CI {interval(q['ci_low'], q['ci_high'], '+.1f')}) over "
+            f"{count(q['n_pairs'], 'seed pair')}, Wilcoxon p = {figure(q['wilcoxon_p'])}")
+
+
+def _epochs(df) -> str:
+    return " vs ".join(mean_epochs(df[df.dropout == arm]) for arm in ("random", "fixed"))
+
+
+def claims_table(preset, data_label: str, verdicts: dict, small, large):
+    """The scorecard: one row per claim (C5 once per batch size) with the paper's words,
+    ours, the test and the verdict. ``verdicts``: what :mod:`danqrepro.replication.claims`
+    returned, by ``C1``-``C4``, ``C5 small`` and ``C5 large``; ``small``, ``large``: the
+    study tables of the two batch sizes."""
+    import pandas as pd
+
+    from .claims import PAPER, TESTS
+    p = preset
+    c1, c2, c3, c4 = (verdicts[k] for k in ("C1", "C2", "C3", "C4"))
+
+    def spread(c, batch):
+        return (f"batch {batch}: SD {figure(c['sd_random'], '.1f')} vs {figure(c['sd_fixed'], '.1f')} "
+                f"epochs, longest {c['max_random']:.0f}; Brown-Forsythe p = {figure(c['levene_p'])}")
+    rows = [
+        ("C1", c1, f"{p.model} higher ROC AUC on {c1['roc_better_fraction']:.1%} of {c1['n_targets']} "
+                   f"targets (sign test p = {c1['sign_test_p']:.2g}); mean PR AUC {c1['pr_mean_difference']:+.3f}"),
+        ("C2", c2, f"batch {p.large_batch}: {_epochs(large)} epochs (random vs fixed); "
+                   f"{order_test(c2) or _paired(c2)}; loss gap {c2['relative_loss_gap']:+.2%}"),
+        ("C3", c3, f"batch {p.small_batch}: {_epochs(small)} epochs; {_paired(c3)}; "
+                   f"margin ±{c3['equivalence_margin']:.1f}"),
+        ("C4", c4, f"epoch time x{c4['epoch_time_ratio']:.2f}, run time x{c4['total_time_ratio']:.2f}, "
+                   f"epochs x{c4['epochs_ratio']:.2f} (batch {p.small_batch} over {p.large_batch}, this CPU)"),
+        ("C5", verdicts["C5 small"], spread(verdicts["C5 small"], p.small_batch)),
+        ("C5", verdicts["C5 large"], spread(verdicts["C5 large"], p.large_batch)),
+    ]
+    return pd.DataFrame([{"claim": k, "paper": PAPER[k], f"ours ({data_label}, {p.name})": ours,
+                          "test": TESTS[k],
+                          "verdict": c["verdict"] + (f" ({c['reason']})" if c.get("reason") else "")}
+                         for k, c, ours in rows])

@@ -1,131 +1,26 @@
-"""Sets of runs: one directory per (configuration, seed), reused when finished.
-
-A run's directory name is a hash of its configuration (the model's architecture
-included) with the data path replaced by the data's content fingerprint, so a study can
-grow across notebook runs and machines:
-rerunning a notebook trains only the runs that are missing, and resumes interrupted ones.
-"""
+"""The study's tables over a :class:`danqrepro.runcache.RunCache`: where each run stands,
+the hours spent and left, one row per run, and the cost of reaching a validation loss."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
 
-from .data import Store, resolve_store
-from .files import read_json
-from .train import BEST_WEIGHTS, TERMINAL, TrainConfig, load_run, train
-
-# where a run whose committed record lacks its weights is trained again (not committed)
-RETRAINED = ".retrained"
+from ..files import read_json
+from ..runcache import RunCache
+from ..runs import TERMINAL
+from ..train import TrainConfig
 
 
-def run_key(config: TrainConfig, store: Store) -> str:
-    """``model-dropout-bBATCH-sSEED-digest``: the digest covers the config, the data's
-    fingerprint and the model preset's architecture, so a preset redefined in
-    :data:`danqrepro.models.PRESETS` never reuses the runs of its old shape."""
-    from .models import get_config
-    d = config.to_dict()
-    d["data"] = store.fingerprint
-    d["architecture"] = get_config(config.model).to_dict()
-    digest = hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
-    return f"{config.model}-{config.dropout}-b{config.batch}-s{config.seed}-{digest}"
-
-
-def run_metrics(config: TrainConfig, store: Store, root: str | Path, split: str = "test") -> dict:
-    """The per-target metrics a finished run wrote (``metrics-<split>.json``)."""
-    return read_json(Path(root) / run_key(config, store) / f"metrics-{split}.json", "run metrics")
-
-
-def run_all(configs: list[TrainConfig], root: str | Path, verbose: int = 0,
-            log=print) -> list[dict]:
-    """Train (or reuse) every config; return the records in the same order. ``log``
-    receives a line per run (None: silent, as the chapters run)."""
-    root = Path(root)
-    records = []
-    stores: dict[str, Store] = {}
-    for i, config in enumerate(configs, start=1):
-        if config.data not in stores:
-            stores[config.data] = resolve_store(config.data, progress=False)
-        store = stores[config.data]
-        out = root / run_key(config, store)
-        cached = load_run(out)
-        state = "cached" if cached and cached["status"] in TERMINAL else (
-            "resuming" if cached else "training")
-        if log:
-            log(f"[{i}/{len(configs)}] {out.name}: {state}")
-        # another process (a second notebook) may be training this run: wait for it
-        records.append(train(config, out, verbose=verbose, wait=True))
-    return records
-
-
-def runs_with_weights(configs: list[TrainConfig], root: str | Path) -> list[Path]:
-    """The directory of each config's finished run that holds its best weights, for the
-    chapters that read a trained model.
-
-    Run records are committed without weights (tens of MB each), so on a fresh clone a
-    finished record has none: the run is then trained again under ``root/.retrained/``,
-    leaving the committed record, which the study's statistics read, as it is. The seed
-    fixes a run on one machine; a CPU whose kernels round otherwise may end the retrained
-    run an epoch or more away from the record (compare the two ``run.json``)."""
-    root = Path(root)
-    run_all(configs, root, log=None)  # trains whatever has no record yet
-    stores = {data: resolve_store(data, progress=False) for data in {c.data for c in configs}}
-    dirs = []
-    for config in configs:
-        out = root / run_key(config, stores[config.data])
-        if not (out / BEST_WEIGHTS).is_file():
-            out = root / RETRAINED / out.name
-            train(config, out, verbose=0, wait=True)
-        dirs.append(out)
-    return dirs
-
-
-def records_so_far(configs: list[TrainConfig], root: str | Path) -> list[dict | None]:
-    """Each config's run record as it stands, finished or not (None where it never
-    started), training nothing: what a rendering of a study part way reads."""
-    stores: dict[str, Store] = {}
-    out = []
-    for config in configs:
-        if config.data not in stores:
-            stores[config.data] = resolve_store(config.data, progress=False)
-        out.append(load_run(Path(root) / run_key(config, stores[config.data])))
-    return out
-
-
-def finished_prefix(configs: list[TrainConfig], root: str | Path) -> list[TrainConfig]:
-    """The configs a rendering of a study part way can take without training anything:
-    in each arm (model, dropout, batch), the runs of consecutive seeds from its first
-    whose records are finished (or otherwise terminal); a seed not yet finished ends its
-    arm's run of seeds. The given order is kept."""
-    stores: dict[str, Store] = {}
-    open_arms: dict[tuple, bool] = {}
-    done = set()
-    for config in sorted(configs, key=lambda c: c.seed):
-        arm = (config.data, config.model, config.dropout, config.batch)
-        if not open_arms.get(arm, True):
-            continue
-        if config.data not in stores:
-            stores[config.data] = resolve_store(config.data, progress=False)
-        record = load_run(Path(root) / run_key(config, stores[config.data]))
-        open_arms[arm] = bool(record) and record["status"] in TERMINAL
-        if open_arms[arm]:
-            done.add(repr(config))
-    return [c for c in configs if repr(c) in done]
-
-
-def progress(configs: list[TrainConfig], root: str | Path):
+def progress(configs: list[TrainConfig], cache: RunCache):
     """Where each run of a study stands, without training anything: one row per config
     with its state (``missing``, ``running`` or a finished status), epochs, whether it is
     censored, its test ROC AUC mean and wall seconds so far."""
     import pandas as pd
-    rows, stores = [], {}
+    rows = []
     for config in configs:
-        if config.data not in stores:
-            stores[config.data] = resolve_store(config.data, progress=False)
-        r = load_run(Path(root) / run_key(config, stores[config.data])) or {}
+        r = cache.record(config) or {}
         rows.append({"model": config.model, "optimizer": config.optimizer,
                      "learning_rate": config.learning_rate, "dropout": config.dropout,
                      "batch": config.batch, "seed": config.seed,

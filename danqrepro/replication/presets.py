@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .data.synthetic import SyntheticSpec
+from ..data.synthetic import SyntheticSpec
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,13 @@ class Preset:
     def c1_learning_rate(self) -> float:
         """The rate C1's DanQ and CNN train at: ``comparison_learning_rate`` where set."""
         return self.comparison_learning_rate or self.learning_rate
+
+    def recipe(self, **changes) -> dict:
+        """The training settings of the preset's dropout arms as :class:`TrainConfig`
+        fields (``changes`` replace some): the one place a preset becomes a run."""
+        return dict(model=self.model, n_train=self.n_train, n_valid=self.n_valid,
+                    max_epochs=self.max_epochs, patience=self.patience, optimizer=self.optimizer,
+                    learning_rate=self.learning_rate, output_bias=self.output_bias) | changes
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data.motifs import load_jaspar
+from ..data.motifs import load_jaspar
+from ..pwm import best_score, log_odds
 
 CENTRAL = slice(400, 600)  # the DeepSEA bin: the central 200 bp of 1000
 GOOD_MATCH = 0.6  # a match counts for density when its log-odds exceed this share of the best possible
@@ -30,7 +31,7 @@ GOOD_MATCH = 0.6  # a match counts for density when its log-odds exceed this sha
 def _log_odds(pwm: np.ndarray) -> np.ndarray:
     """(length, 4) PWM in A, G, C, T -> (length, 5) log2 odds against a uniform background,
     with a zero column for N (code 4)."""
-    return np.concatenate([np.log2(pwm / 0.25), np.zeros((len(pwm), 1))], axis=1)
+    return np.concatenate([log_odds(pwm), np.zeros((len(pwm), 1))], axis=1)
 
 
 def scan(codes: np.ndarray, pwm: np.ndarray) -> np.ndarray:
@@ -77,7 +78,7 @@ def motif_scan_scores(store, split: str = "test", chunk: int = 2048) -> np.ndarr
             scores = scan(codes, pwm)
             width = scores.shape[1]
             central[motif_id] = scores[:, CENTRAL.start:min(CENTRAL.stop - len(pwm) + 1, width)].max(axis=1)
-            best_possible = np.log2(pwm.max(axis=1) / 0.25).sum()
+            best_possible = best_score(pwm)
             count[motif_id] = (scores > GOOD_MATCH * best_possible).sum(axis=1)
         block = out[start:start + len(codes)]
         for col, target in enumerate(rules["targets"]):
@@ -112,8 +113,8 @@ def planted_site_variants(store, split: str = "test", n: int = 20, slot: int = 5
     0-based start, reference and shuffled bases, and ``oracle_ref`` and ``oracle_break``.
     """
     import pandas as pd
-    from .data.motifs import load_jaspar as jaspar_motifs
-    from .data.synthetic import Rules, SyntheticSpec
+    from ..data.motifs import load_jaspar as jaspar_motifs
+    from ..data.synthetic import Rules, SyntheticSpec
     meta = store.manifest.get("synthetic")
     if not meta:
         raise ValueError(f"{store.path}: not a synthetic store; variants with a known effect need its rules")
@@ -133,7 +134,7 @@ def planted_site_variants(store, split: str = "test", n: int = 20, slot: int = 5
             continue
         hits = np.flatnonzero(np.asarray(s.oracle[:n_forward, col], np.float32) > 0.5)
         pwm = pwms[motif]
-        good = GOOD_MATCH * np.log2(pwm.max(axis=1) / 0.25).sum()
+        good = GOOD_MATCH * best_score(pwm)
         for i in hits:
             codes = np.asarray(s.codes[i])
             scores = scan(codes[None], pwm)[0]

@@ -1,0 +1,55 @@
+"""``danqrepro study``: the replication's subcommand, added to the toolkit's CLI through
+the ``danqrepro.commands`` entry point (the toolkit never imports this package)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_study(sub) -> None:
+    p = sub.add_parser("study", help="train (or reuse) every run of a preset's study, "
+                                     "positive controls first")
+    p.add_argument("--preset", default="cpu")
+    p.add_argument("--data", default=None, help="store or bundle (default: the preset's synthetic)")
+    p.add_argument("--runs", default=None, help="run cache (default: runs/ of the checkout)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N runs")
+    p.add_argument("--verbose", type=int, default=2, help="Keras progress: 0, 1 or 2")
+    p.add_argument("--status", action="store_true",
+                   help="print where each run stands (finished, censored, AUC, hours) and exit")
+    p.set_defaults(func=study_command)
+
+
+def study_command(args) -> None:
+    from ..runcache import RunCache
+    from . import experiments, project, study
+    from .presets import get_preset
+    preset = get_preset(args.preset)
+    experiments.check_parameters(args.data)
+    data = experiments.data_path(preset, args.data)
+    configs = experiments.study_configs(preset, data)
+    cache = RunCache(Path(args.runs) if args.runs else project.runs_dir())
+    if args.status:
+        print(status_report(preset, data, configs, cache))
+        return
+    records = cache.train_all(configs[:args.limit], verbose=args.verbose)
+    print(study.table(records).to_string(index=False))
+
+
+def status_report(preset, data: str, configs, cache) -> str:
+    """Where each run stands, then one paragraph: finished, censored, the arms' AUC, hours
+    spent and left."""
+    from . import experiments, study
+    table = study.progress(configs, cache)
+    done = table[table.state == "finished"]
+    arms = {repr(c) for b in (preset.small_batch, preset.large_batch)
+            for c in experiments.dropout_arms(preset, data, b)}
+    in_arms = table[[repr(c) in arms for c in configs]]
+    arms_done = in_arms[in_arms.state == "finished"]
+    return (table.to_string(index=False)
+            + f"\n\n{len(done)} of {len(table)} runs finished, {int(done.censored.sum())} censored. "
+            f"Dropout arms: {len(arms_done)} of {len(in_arms)} finished, "
+            f"{int(arms_done.censored.sum())} censored ({arms_done.censored.mean():.0%}), "
+            f"mean test ROC AUC {arms_done.test_roc_mean.mean():.4f}. "
+            f"{table.wall_seconds.sum() / 3600:.2f} h of training so far, about "
+            f"{study.hours_left(table):.1f} h left (each unfinished run at the mean of its "
+            "finished peers)")
