@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PRESET ?= cpu
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: install test book reproduce bench bench-quick clean
+.PHONY: install test book reproduce bench bench-quick gpu-carry clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,17 @@ bench: $(VENV)/.bench-installed
 
 bench-quick: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/run_all.py --quick
+
+# What benchmarks/gpu/run.sh needs on a GPU machine without TensorFlow or network: the wheels
+# Keras needs there (Python 3.12) and a small synthetic store (carry both; see the script).
+gpu-carry: $(STAMP)
+	$(BIN)/python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+	  --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
+	  -d benchmarks/gpu/wheels keras==$$($(BIN)/python -c "import keras; print(keras.__version__)") \
+	  optree==$$($(BIN)/python -c "import optree; print(optree.__version__)") namex
+	test -d benchmarks/gpu/store || { d=$$(mktemp -d) && \
+	  $(BIN)/danqrepro synth $$d/bundle --n-train 8000 --n-valid 2000 --n-test 2000 --seed 0 && \
+	  $(BIN)/danqrepro convert $$d/bundle benchmarks/gpu/store && rm -r $$d; }
 
 clean:
 	rm -rf _build

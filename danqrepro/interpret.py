@@ -53,7 +53,7 @@ def filter_pwms(model, x: np.ndarray, threshold: float = 0.5, batch: int = 256,
     def batches():
         for start in range(0, len(x), batch):
             chunk = np.asarray(x[start:start + batch], dtype=np.float32)
-            yield chunk, np.asarray(activations(chunk, training=False))  # (b, L', filters)
+            yield chunk, keras.ops.convert_to_numpy(activations(chunk, training=False))  # (b, L', filters)
 
     maxima = np.zeros(n_filters)
     for _, act in batches():

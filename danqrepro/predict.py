@@ -53,7 +53,8 @@ def predict_strands(model, x: np.ndarray) -> np.ndarray:
     in one call.
     """
     x = np.asarray(x, np.float32)
-    both = np.asarray(model.predict_on_batch(np.concatenate([x, reverse_complement(x)])))
+    from keras.ops import convert_to_numpy
+    both = convert_to_numpy(model.predict_on_batch(np.concatenate([x, reverse_complement(x)])))
     return (both[:len(x)] + both[len(x):]) / 2
 
 

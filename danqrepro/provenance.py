@@ -10,8 +10,8 @@ import platform
 import subprocess
 from pathlib import Path
 
-PACKAGES = ("danqrepro", "tensorflow", "keras", "numpy", "h5py", "scipy", "scikit-learn",
-            "pyjaspar", "papermill", "jupyter-book", "torch")
+PACKAGES = ("danqrepro", "tensorflow", "jax", "jaxlib", "torch", "keras", "numpy", "h5py", "scipy",
+            "scikit-learn", "pyjaspar", "papermill", "jupyter-book")
 
 
 def versions() -> dict[str, str | None]:
@@ -43,21 +43,24 @@ def git_commit(path: str | os.PathLike | None = None,
 
 # The modules a training run executes: their source, with the versions of the packages
 # that compute, is a run's code fingerprint (equal fingerprints, equal computations).
-TRAINING_MODULES = ("config.py", "train.py", "runs.py", "models.py", "dropout.py", "evaluate.py", "files.py",
+TRAINING_MODULES = ("config.py", "train.py", "runs.py", "backend.py", "models.py", "dropout.py", "evaluate.py", "files.py",
                     "sequence.py", "data/__init__.py", "data/deepsea.py", "data/store.py",
                     "data/pipeline.py")
-COMPUTING_PACKAGES = ("tensorflow", "keras", "numpy", "scikit-learn")
+COMPUTING_PACKAGES = ("keras", "numpy", "scikit-learn")  # and the backend's (backend.versions)
 
 
 def code_fingerprint() -> str:
-    """sha256 of the training path's source (:data:`TRAINING_MODULES`) and the versions
-    of :data:`COMPUTING_PACKAGES`: two runs with the same fingerprint ran the same code."""
+    """sha256 of the training path's source (:data:`TRAINING_MODULES`), the Keras backend and
+    the versions of :data:`COMPUTING_PACKAGES` and the backend's packages: two runs with the
+    same fingerprint ran the same code."""
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256()
     for name in TRAINING_MODULES:
         digest.update(name.encode() + b"\0" + (package / name).read_bytes() + b"\0")
+    from . import backend
     found = versions()
-    digest.update(json.dumps({k: found.get(k) for k in COMPUTING_PACKAGES}, sort_keys=True).encode())
+    computing = {k: found.get(k) for k in COMPUTING_PACKAGES} | backend.versions()
+    digest.update(json.dumps({"backend": backend.name(), **computing}, sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -77,18 +80,13 @@ def hardware() -> dict:
         info["memory_gib"] = round(psutil.virtual_memory().total / 2**30, 1)
     except ImportError:
         pass
-    try:
-        import tensorflow as tf
-        for gpu in tf.config.list_physical_devices("GPU"):
-            details = tf.config.experimental.get_device_details(gpu)
-            info["gpus"].append(details.get("device_name", gpu.name))
-    except Exception:  # no TF or no driver: a CPU machine
-        pass
+    from . import backend
+    info["gpus"] = backend.gpus()
     return info
 
 
 # Environment variables that change speed or rounding (see danqrepro.cli.main).
-SETTINGS = ("TF_ENABLE_ONEDNN_OPTS", "GLIBC_TUNABLES", "CUDA_VISIBLE_DEVICES")
+SETTINGS = ("KERAS_BACKEND", "TF_ENABLE_ONEDNN_OPTS", "XLA_FLAGS", "GLIBC_TUNABLES", "CUDA_VISIBLE_DEVICES")
 
 
 def provenance() -> dict:

@@ -24,12 +24,16 @@ RETRAINED = ".retrained"
 
 def run_key(config: TrainConfig, store: Store) -> str:
     """``model-dropout-bBATCH-sSEED-digest``: the digest covers the config, the data's
-    fingerprint and the model preset's architecture, so a preset redefined in
-    :data:`danqrepro.models.PRESETS` never reuses the runs of its old shape."""
+    fingerprint, the model preset's architecture (so a preset redefined in
+    :data:`danqrepro.models.PRESETS` never reuses the runs of its old shape) and the Keras
+    backend where it is not TensorFlow (runs on other backends are other runs)."""
+    from . import backend
     from .models import get_config
     d = config.to_dict()
     d["data"] = store.fingerprint
     d["architecture"] = get_config(config.model).to_dict()
+    if backend.name() != "tensorflow":  # absent for TensorFlow: the keys of earlier runs hold
+        d["backend"] = backend.name()
     digest = hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
     return f"{config.model}-{config.dropout}-b{config.batch}-s{config.seed}-{digest}"
 

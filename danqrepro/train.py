@@ -47,8 +47,9 @@ def _save_checkpoint(model, out: Path, epoch: int) -> Path:
     """Model and optimiser state after ``epoch`` (1-based), written atomically."""
     path = _checkpoint_path(out, epoch)
     path.parent.mkdir(exist_ok=True)
+    from keras.ops import convert_to_numpy
     arrays = {f"w{i}": np.asarray(v) for i, v in enumerate(model.get_weights())}
-    arrays.update({f"o{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
+    arrays.update({f"o{i}": convert_to_numpy(v) for i, v in enumerate(model.optimizer.variables)})
     with atomic_file(path) as tmp:
         np.savez(tmp, **arrays)
     return path
@@ -68,16 +69,25 @@ def _save_best(model, out: Path) -> None:
         model.save_weights(tmp)
 
 
+def _distribution_scope(model):
+    """The scope a model was built in (TensorFlow's strategy; elsewhere none is needed)."""
+    import contextlib
+    strategy = getattr(model, "distribute_strategy", None)
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+
 def _compiled_model(config: TrainConfig, store):
     import keras
+
+    from . import backend
 
     from .models import build_model
 
     model = build_model(config.model, store.seq_len, store.n_targets, seed=config.seed)
     optimizer = (keras.optimizers.RMSprop(config.learning_rate, rho=config.rho)
                  if config.optimizer == "rmsprop" else keras.optimizers.Adam(config.learning_rate))
-    model.compile(optimizer=optimizer,
-                  loss="binary_crossentropy", jit_compile=config.jit_compile)
+    model.compile(optimizer=optimizer, loss="binary_crossentropy",
+                  jit_compile=backend.jit_compile(config.jit_compile))
     if config.output_bias == "label_rates":
         split = store.split("train")
         rates = np.clip(positive_rates(split, subset_indices(split.n, config.n_train,
@@ -88,20 +98,19 @@ def _compiled_model(config: TrainConfig, store):
 
 
 def prepare_model(config: TrainConfig, store) -> tuple:
-    """Seed everything, turn on op determinism (if asked), set the precision policy, return the
-    compiled model (under MirroredStrategy if ``config.distribute``) with the callbacks
-    of a run (the random-dropout schedule when ``config.dropout == "random"``)."""
+    """Seed everything, make the backend deterministic (if asked), set the precision policy,
+    return the compiled model (on all GPUs if ``config.distribute``) with the callbacks of a
+    run (the random-dropout schedule when ``config.dropout == "random"``)."""
     import keras
-    import tensorflow as tf
 
+    from . import backend
     from .dropout import RandomDropout
 
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
-        tf.config.experimental.enable_op_determinism()
+        backend.set_determinism()
     keras.mixed_precision.set_global_policy(config.precision)  # global in Keras: set per run
-    strategy = tf.distribute.MirroredStrategy() if config.distribute else tf.distribute.get_strategy()
-    with strategy.scope():
+    with backend.distribution(config.distribute):
         model = _compiled_model(config, store)
     callbacks = []
     if config.dropout == "random":  # TrainConfig has checked that the model is a DanQ
@@ -188,6 +197,9 @@ def _check_same_run(config: TrainConfig, record: dict, store, out: Path) -> None
     differences = sorted(k for k in wanted if held.get(k) != wanted[k])
     if record["data"]["fingerprint"] != store.fingerprint:
         differences.append("data")
+    from . import backend
+    if record.get("execution", {}).get("backend", "tensorflow") != backend.name():
+        differences.append("the Keras backend")
     held_architecture = record["model"].get("architecture")  # absent in the first records
     if held_architecture and held_architecture != _architecture(config.model):
         differences.append(f"the architecture of {config.model}")
@@ -263,16 +275,17 @@ class _Run:
         write_json_atomic(out / RUN_FILE, self.record)
 
     def _new_record(self) -> dict:
-        from tensorflow.python.framework.config import is_op_determinism_enabled
+        from . import backend
         model, store = self.model, self.store
         return {
             "record_version": RECORD_VERSION,
             "config": self.config.to_dict(),
             "status": "running",
             # jit_compile as Keras resolved it: it keeps the cuDNN LSTM over XLA for DanQ
-            "execution": {"precision": self.config.precision, "jit_compile": bool(model.jit_compile),
-                          "deterministic": bool(is_op_determinism_enabled()),
-                          "replicas": int(model.distribute_strategy.num_replicas_in_sync)},
+            "execution": {"backend": backend.name(), "precision": self.config.precision,
+                          "jit_compile": bool(model.jit_compile),
+                          "deterministic": backend.is_deterministic(),
+                          "replicas": backend.replicas(model, self.config.distribute)},
             "model": {"preset": self.config.model, "architecture": _architecture(self.config.model),
                       "parameters": int(model.count_params()),
                       "trainable_parameters": int(sum(np.prod(v.shape) for v in model.trainable_variables))},
@@ -291,7 +304,7 @@ class _Run:
         record.setdefault("resumed", []).append({"at_epoch": record["epochs_trained"],
                                                  "provenance": provenance()})
         if record["checkpoint"]:  # else it died inside its first epoch: start that epoch again
-            with self.model.distribute_strategy.scope():  # optimiser slots are built here
+            with _distribution_scope(self.model):  # optimiser slots are built here
                 _load_checkpoint(self.model, self.out / record["checkpoint"])
         return record
 

@@ -44,7 +44,7 @@ def test_mixed_precision_keeps_float32_outputs_and_scales_the_loss(tiny_store, t
     assert model.output.dtype == "float32"
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     record = train(config, tmp_path / "run", verbose=0)
-    assert record["execution"] == {"precision": "mixed_float16", "jit_compile": False,
+    assert record["execution"] == {"backend": "tensorflow", "precision": "mixed_float16", "jit_compile": False,
                                    "deterministic": True, "replicas": 1}
     assert np.isfinite(record["epochs"][0]["loss"])
 
