@@ -59,6 +59,40 @@ def is_deterministic() -> bool:
     return bool(torch.are_deterministic_algorithms_enabled())
 
 
+def set_threads(n: int) -> None:
+    """Pin the backend's CPU threads to ``n``, in a process where it has not run yet.
+
+    TensorFlow: intra- and inter-op threads (it refuses once started: a ValueError names
+    why). PyTorch: ``torch.set_num_threads``. JAX: XLA's CPU client takes its thread pool
+    from the cores it may use, so a pinned run relies on Ray's CPU affinity (or on
+    ``taskset``) rather than on a setting."""
+    backend = name()
+    if backend == "tensorflow":
+        import tensorflow as tf
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(n)
+            tf.config.threading.set_inter_op_parallelism_threads(n)
+        except RuntimeError as err:
+            if threads() != n:
+                raise ValueError(f"threads={n}: TensorFlow has started with {threads()} threads "
+                                 "in this process; pin threads in a fresh process") from err
+    elif backend == "torch":
+        import torch
+        torch.set_num_threads(n)
+
+
+def threads() -> int:
+    """The CPU threads the backend computes with (all cores where it was not pinned)."""
+    backend = name()
+    if backend == "tensorflow":
+        import tensorflow as tf
+        return tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count() or 1
+    if backend == "torch":
+        import torch
+        return torch.get_num_threads()
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def jit_compile(requested: bool) -> bool:
     """What ``model.compile(jit_compile=...)`` gets: on TensorFlow the config's choice (off
     by default: DanQ keeps the cuDNN LSTM); on JAX always (uncompiled, JAX runs DanQ op by

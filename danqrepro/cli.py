@@ -118,7 +118,7 @@ def _train(args):
                          optimizer=args.optimizer, output_bias=args.output_bias,
                          evaluate=None if args.no_evaluate else "test",
                          precision=args.precision, jit_compile=args.xla, distribute=args.mirrored,
-                         deterministic=not args.nondeterministic)
+                         deterministic=not args.nondeterministic, unroll=args.unroll)
     record = train(config, args.out)
     print(json.dumps({k: record.get(k) for k in ("status", "stop_reason", "epochs_trained",
                                                   "best_epoch", "best_val_loss", "test")}, indent=1))
@@ -235,6 +235,8 @@ def _add_train(sub) -> None:
                    help="leave TensorFlow's op determinism off (faster on some GPUs)")
     p.add_argument("--mirrored", action="store_true",
                    help="MirroredStrategy over all GPUs; --batch is the global batch")
+    p.add_argument("--unroll", action="store_true",
+                   help="unroll DanQ's LSTM (faster for small models at small batches on a CPU)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_train)
 

@@ -16,7 +16,7 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # Fields added after the first runs were recorded: left out of ``to_dict`` at their
 # defaults, so those runs keep their keys (see danqrepro.runcache.run_key) and still match.
 LATER_FIELDS = ("precision", "jit_compile", "distribute", "deterministic", "optimizer",
-                "output_bias")
+                "output_bias", "unroll")
 OPTIMIZERS = ("rmsprop", "adam")
 OUTPUT_BIASES = ("zero", "label_rates")
 
@@ -54,6 +54,9 @@ class TrainConfig:
         machine; ``batch`` is then the global batch, split across them.
     deterministic : turn on TensorFlow's op determinism (a seed then fixes the run on
         any one machine). It is process-wide: once on, it stays on for later runs.
+    unroll : DanQ's LSTM unrolled over its time steps: the same arithmetic without the
+        loop's per-step overhead, faster for small models at small batches on a CPU
+        (``benchmarks/step.py``).
     """
 
     data: str
@@ -78,6 +81,7 @@ class TrainConfig:
     jit_compile: bool = False
     distribute: bool = False
     deterministic: bool = True
+    unroll: bool = False
 
     def __post_init__(self):
         self.data = str(self.data)

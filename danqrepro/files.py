@@ -137,19 +137,24 @@ def locked(directory: str | os.PathLike, what: str = "directory", wait: bool = F
         os.close(fd)  # closing the descriptor releases the lock
 
 
-def is_locked(directory: Path) -> bool:
-    """Whether a live process holds the lock of ``directory``."""
+def lock_holder(directory: Path) -> str | None:
+    """The pid of the live process that holds the lock of ``directory``, or None."""
     try:
-        fd = os.open(directory / LOCK_FILE, os.O_RDWR)
+        fd = os.open(directory / LOCK_FILE, os.O_RDONLY)
     except OSError:
-        return False
+        return None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return False
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return None
     except BlockingIOError:
-        return True
+        return os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
     finally:
         os.close(fd)
+
+
+def is_locked(directory: Path) -> bool:
+    """Whether a live process holds the lock of ``directory``."""
+    return lock_holder(directory) is not None
 
 
 # -- directories --------------------------------------------------------------------

@@ -62,7 +62,7 @@ def get_config(model: str | ModelConfig) -> ModelConfig:
 
 
 def build_model(model: str | ModelConfig, seq_len: int = 1000, n_targets: int = 919,
-                seed: int | None = None) -> keras.Model:
+                seed: int | None = None, unroll: bool = False) -> keras.Model:
     """Build an uncompiled model.
 
     Parameters
@@ -70,6 +70,8 @@ def build_model(model: str | ModelConfig, seq_len: int = 1000, n_targets: int = 
     model : a preset name (see :data:`PRESETS`) or a :class:`ModelConfig`.
     seq_len, n_targets : input length and number of outputs.
     seed : seeds the dropout layers' random streams.
+    unroll : DanQ's LSTM unrolled over its time steps (the same arithmetic in another
+        graph: no loop, one op per step; ``benchmarks/step.py`` times it).
 
     Returns
     -------
@@ -85,7 +87,7 @@ def build_model(model: str | ModelConfig, seq_len: int = 1000, n_targets: int = 
     if seq_len < shortest:
         raise ValueError(f"seq_len={seq_len}: too short for {config.arch} with {config.conv_width}-bp "
                          f"filters and pooling {config.pool}; it needs at least {shortest} bp")
-    return builder(config, seq_len, n_targets, seed)
+    return builder(config, seq_len, n_targets, seed, unroll)
 
 
 def min_length(config: ModelConfig) -> int:
@@ -103,7 +105,7 @@ def min_length(config: ModelConfig) -> int:
     return length
 
 
-def _danq(c: ModelConfig, seq_len: int, n_targets: int, seed) -> keras.Model:
+def _danq(c: ModelConfig, seq_len: int, n_targets: int, seed, unroll: bool = False) -> keras.Model:
     """DanQ (Quang & Xie 2016), as in ``DanQ_train.py`` of uci-cbcl/DanQ.
 
     At the ``danq`` preset, 1000 bp and 919 targets this has 46,926,479 parameters, the
@@ -124,7 +126,7 @@ def _danq(c: ModelConfig, seq_len: int, n_targets: int, seed) -> keras.Model:
                       name="conv")(inputs)
     x = layers.MaxPooling1D(c.pool, strides=c.pool, name="pool")(x)
     x = VariableRateDropout(c.dropout[0], seed=seed, name="drop_pool")(x)
-    x = layers.Bidirectional(layers.LSTM(c.lstm_units, return_sequences=True),
+    x = layers.Bidirectional(layers.LSTM(c.lstm_units, return_sequences=True, unroll=unroll),
                              merge_mode="concat", name="bilstm")(x)
     x = VariableRateDropout(c.dropout[1], seed=None if seed is None else seed + 1,
                             name="drop_lstm")(x)
@@ -134,7 +136,7 @@ def _danq(c: ModelConfig, seq_len: int, n_targets: int, seed) -> keras.Model:
     return keras.Model(inputs, outputs, name="danq")
 
 
-def _deepsea(c: ModelConfig, seq_len: int, n_targets: int, seed) -> keras.Model:
+def _deepsea(c: ModelConfig, seq_len: int, n_targets: int, seed, unroll: bool = False) -> keras.Model:
     """DeepSEA's CNN (Zhou & Troyanskaya 2015), the CNN-only baseline.
 
     Differences from the 2015 Torch model: no L2 weight penalty, no L1 sparsity penalty

@@ -83,7 +83,8 @@ def _compiled_model(config: TrainConfig, store):
 
     from .models import build_model
 
-    model = build_model(config.model, store.seq_len, store.n_targets, seed=config.seed)
+    model = build_model(config.model, store.seq_len, store.n_targets, seed=config.seed,
+                        unroll=config.unroll)
     optimizer = (keras.optimizers.RMSprop(config.learning_rate, rho=config.rho)
                  if config.optimizer == "rmsprop" else keras.optimizers.Adam(config.learning_rate))
     model.compile(optimizer=optimizer, loss="binary_crossentropy",
@@ -284,7 +285,7 @@ class _Run:
             # jit_compile as Keras resolved it: it keeps the cuDNN LSTM over XLA for DanQ
             "execution": {"backend": backend.name(), "precision": self.config.precision,
                           "jit_compile": bool(model.jit_compile),
-                          "deterministic": backend.is_deterministic(),
+                          "deterministic": backend.is_deterministic(), "threads": backend.threads(),
                           "replicas": backend.replicas(model, self.config.distribute)},
             "model": {"preset": self.config.model, "architecture": _architecture(self.config.model),
                       "parameters": int(model.count_params()),

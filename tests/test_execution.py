@@ -1,6 +1,7 @@
 """The GPU path, exercised on the CPU: the cuDNN LSTM conditions, mixed precision, the
 XLA and MirroredStrategy options, and the keys of runs recorded before these existed."""
 
+import os
 import json
 import subprocess
 import sys
@@ -44,7 +45,7 @@ def test_mixed_precision_keeps_float32_outputs_and_scales_the_loss(tiny_store, t
     assert model.output.dtype == "float32"
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     record = train(config, tmp_path / "run", verbose=0)
-    assert record["execution"] == {"backend": "tensorflow", "precision": "mixed_float16", "jit_compile": False,
+    assert record["execution"] == {"backend": "tensorflow", "threads": os.cpu_count(), "precision": "mixed_float16", "jit_compile": False,
                                    "deterministic": True, "replicas": 1}
     assert np.isfinite(record["epochs"][0]["loss"])
 

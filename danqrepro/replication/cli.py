@@ -15,7 +15,17 @@ def add_study(sub) -> None:
     p.add_argument("--limit", type=int, default=None, help="only the first N runs")
     p.add_argument("--verbose", type=int, default=2, help="Keras progress: 0, 1 or 2")
     p.add_argument("--status", action="store_true",
-                   help="print where each run stands (finished, censored, AUC, hours) and exit")
+                   help="print where each run stands (finished, censored, AUC, hours, the worker "
+                        "training it) and exit")
+    p.add_argument("--workers", type=int, default=1,
+                   help="runs at once on a local Ray instance started for the command (1: one "
+                        "after another, no Ray)")
+    p.add_argument("--address", default=None,
+                   help="HOST:PORT of a running Ray cluster to send the runs to (or RAY_ADDRESS)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads per run on Ray (default: the cores shared among --workers)")
+    p.add_argument("--gpus-per-run", type=float, default=0,
+                   help="GPUs per run on Ray; fractions let small runs share one")
     p.set_defaults(func=study_command)
 
 
@@ -31,7 +41,9 @@ def study_command(args) -> None:
     if args.status:
         print(status_report(preset, data, configs, cache))
         return
-    records = cache.train_all(configs[:args.limit], verbose=args.verbose)
+    from ..executor import train_many
+    records = train_many(cache, configs[:args.limit], workers=args.workers, address=args.address,
+                         threads=args.threads, gpus_per_run=args.gpus_per_run, verbose=args.verbose)
     print(study.table(records).to_string(index=False))
 
 

@@ -16,18 +16,22 @@ from ..train import TrainConfig
 def progress(configs: list[TrainConfig], cache: RunCache):
     """Where each run of a study stands, without training anything: one row per config
     with its state (``missing``, ``running`` or a finished status), epochs, whether it is
-    censored, its test ROC AUC mean and wall seconds so far."""
+    censored, its test ROC AUC mean, wall seconds so far, and the process training it now
+    (``worker``: the pid holding its lock; empty when none is)."""
     import pandas as pd
+    from ..files import lock_holder
     rows = []
     for config in configs:
         r = cache.record(config) or {}
+        holder = lock_holder(cache.path(config))
         rows.append({"model": config.model, "optimizer": config.optimizer,
                      "learning_rate": config.learning_rate, "dropout": config.dropout,
                      "batch": config.batch, "seed": config.seed,
                      "state": r.get("status", "missing"), "epochs": r.get("epochs_trained", 0),
                      "censored": r.get("stop_reason") == "max_epochs",
                      "test_roc_mean": r.get("test", {}).get("all", {}).get("roc_mean"),
-                     "wall_seconds": sum(e["seconds"] for e in r.get("epochs", []))})
+                     "wall_seconds": sum(e["seconds"] for e in r.get("epochs", [])),
+                     "worker": f"pid {holder}" if holder else ""})
     return pd.DataFrame(rows)
 
 

@@ -1,0 +1,118 @@
+"""Many runs at once: the configs of a :class:`danqrepro.runcache.RunCache` trained one after
+another in this process, or side by side as Ray tasks.
+
+``train_many(cache, configs, workers=2)`` starts a local Ray instance for the call (no
+server to set up) and trains up to ``workers`` runs at once, each in a fresh worker
+process with its CPU threads pinned (``threads`` per run: Ray's ``num_cpus`` and the
+backend's intra- and inter-op threads). ``address`` sends the same tasks to a running Ray
+cluster instead; ``gpus_per_run`` asks for GPUs (fractions let small runs share one).
+
+The run cache is the same either way: a run's directory lock keeps two workers off one
+run, and a worker that dies leaves a run that the next call resumes. Tasks are submitted
+in the given order (Ray starts them in that order as CPUs free up), so a set stopped part
+way holds its first runs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import TrainConfig
+from .runcache import RunCache
+
+
+def _train_in_worker(config: dict, root: str, threads: int | None) -> dict:
+    """One run, in a Ray worker process of its own (``max_calls=1``): threads pinned before
+    the backend starts, then :meth:`RunCache.train`."""
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as the CLI trains
+    from . import backend
+    if threads:
+        backend.set_threads(threads)
+    record = RunCache(root).train(TrainConfig.from_dict(config))
+    return record
+
+
+@dataclass
+class Progress:
+    """One line per finished run and an estimate of the time left, from finished peers
+    (runs of the same model and batch size)."""
+
+    total: int
+    log: object = print
+    minutes: dict = field(default_factory=dict)
+    done: int = 0
+
+    def finished(self, config: TrainConfig, record: dict, pending: list, at_once: int) -> None:
+        """Log a finished run; ``pending``: the configs not finished yet."""
+        self.done += 1
+        minutes = record.get("wall_seconds", 0) / 60  # training time, not time in the queue
+        self.minutes.setdefault((config.model, config.batch), []).append(minutes)
+        test = record.get("test", {}).get("all", {}).get("roc_mean")
+        left = [self._estimate(c) for c in pending]
+        eta = (f"about {sum(left) / at_once:.0f} min left ({at_once} at once)"
+               if all(v is not None for v in left)
+               else "time left unknown (a pending run has no finished peer)")
+        if self.log:
+            self.log(f"[{self.done}/{self.total}] {config.model} {config.dropout} b{config.batch} "
+                     f"s{config.seed}: {record['status']}, {record['epochs_trained']} epochs, "
+                     f"best val loss {record['best_val_loss']:.4f}, test ROC AUC "
+                     f"{'n/a' if test is None else f'{test:.3f}'}, {minutes:.1f} min; {eta}")
+
+    def _estimate(self, config: TrainConfig) -> float | None:
+        peers = self.minutes.get((config.model, config.batch))
+        return sum(peers) / len(peers) if peers else None
+
+
+def train_many(cache: RunCache, configs: list[TrainConfig], workers: int = 1,
+               address: str | None = None, threads: int | None = None,
+               gpus_per_run: float = 0, verbose: int = 0, log=print) -> list[dict]:
+    """Train (or reuse, or resume) every config; return their records in the given order.
+
+    Parameters
+    ----------
+    cache : where the runs live.
+    configs : the runs, in the order to start them.
+    workers : runs at once on a local Ray instance started for this call; 1 (and no
+        ``address``): one after another in this process, with no Ray.
+    address : ``HOST:PORT`` of a running Ray cluster (or ``RAY_ADDRESS``): its resources
+        decide how many runs go at once.
+    threads : CPU threads per run (default: the machine's cores shared among ``workers``).
+    gpus_per_run : GPUs per run on Ray (fractions allowed).
+    """
+    address = address or os.environ.get("RAY_ADDRESS")
+    if workers < 1 or (threads is not None and threads < 1) or gpus_per_run < 0:
+        raise ValueError(f"workers={workers}, threads={threads}, gpus_per_run={gpus_per_run}: "
+                         "expected workers >= 1, threads >= 1 (or None), gpus_per_run >= 0")
+    if workers == 1 and not address:
+        return cache.train_all(configs, verbose=verbose, log=log)
+    import ray
+
+    threads = threads or max(1, (os.cpu_count() or 1) // workers)
+    if address:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    else:
+        ray.init(num_cpus=workers * threads, num_gpus=None, include_dashboard=False,
+                 log_to_driver=False, configure_logging=False)
+    try:
+        remote = ray.remote(max_calls=1, max_retries=0, num_cpus=threads,
+                            num_gpus=gpus_per_run)(_train_in_worker)
+        root = str(Path(cache.root).resolve())
+        for config in configs:  # each data path resolved (converted) once, before any task
+            cache.store(config.data)
+        tasks = {remote.remote(c.to_dict() | {"data": c.data}, root, threads): i
+                 for i, c in enumerate(configs)}
+        progress = Progress(len(configs), log)
+        at_once = max(1, int(ray.cluster_resources().get("CPU", threads) // threads))
+        records: list[dict | None] = [None] * len(configs)
+        waiting = list(tasks)
+        while waiting:
+            ready, waiting = ray.wait(waiting, num_returns=1)
+            i = tasks[ready[0]]
+            records[i] = ray.get(ready[0])
+            pending = [configs[tasks[t]] for t in waiting]
+            progress.finished(configs[i], records[i], pending, at_once)
+        return records
+    finally:
+        ray.shutdown()

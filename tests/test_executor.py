@@ -1,0 +1,107 @@
+"""Many runs at once on Ray: the same records as one after another, a killed worker's run
+resumed by the next call, and a running Ray cluster reached by its address."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from danqrepro.executor import train_many
+from danqrepro.files import lock_holder
+from danqrepro.runcache import RunCache
+from danqrepro.train import TrainConfig
+
+pytest.importorskip("ray")
+
+
+def tiny(store, seed, **kw):
+    return TrainConfig(**{"data": str(store.path), "model": "danq-tiny", "dropout": "random",
+                          "n_train": 256, "batch": 64, "max_epochs": 3, "patience": 3, "seed": seed,
+                          "evaluate": None, **kw})
+
+
+def outcome(record):
+    """What a run computed (its seconds and provenance aside)."""
+    return {"epochs": [{k: e[k] for k in ("loss", "val_loss", "val_roc_mean", "rates")}
+                       for e in record["epochs"]],
+            "best": (record["best_epoch"], record["best_val_loss"]), "status": record["status"]}
+
+
+def serial_in_fresh_process(configs, root, threads=1):
+    """The configs trained one after another in a fresh process pinned to ``threads``."""
+    code = f"""
+import json, os
+from danqrepro import backend
+backend.set_threads({threads})
+from danqrepro.runcache import RunCache
+from danqrepro.train import TrainConfig
+configs = [TrainConfig.from_dict(c) for c in json.loads({json.dumps([c.to_dict() | {"data": c.data} for c in configs])!r})]
+RunCache({str(root)!r}).train_all(configs, log=None)
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                   env={**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1"})
+    return [RunCache(root).record(c) for c in configs]
+
+
+def test_two_workers_give_the_records_of_one_after_another(tiny_store, tmp_path):
+    configs = [tiny(tiny_store, seed) for seed in (0, 1, 2)]
+    serial = serial_in_fresh_process(configs, tmp_path / "serial")
+    lines = []
+    parallel = train_many(RunCache(tmp_path / "ray"), configs, workers=2, threads=1, log=lines.append)
+    assert [outcome(r) for r in parallel] == [outcome(r) for r in serial]
+    assert all(r["execution"]["threads"] == 1 for r in parallel + serial)
+    assert len(lines) == 3 and lines[-1].startswith("[3/3] danq-tiny random b64")
+    assert "min left (2 at once)" in lines[-1]
+    # a second call finds every run finished and trains nothing
+    again = train_many(RunCache(tmp_path / "ray"), configs, workers=2, threads=1, log=None)
+    assert [r["provenance"] for r in again] == [r["provenance"] for r in parallel]
+
+
+def test_a_killed_worker_leaves_a_run_the_next_call_finishes(tiny_store, tmp_path):
+    config = tiny(tiny_store, 5, max_epochs=6, patience=6, n_train=512)
+    [reference] = serial_in_fresh_process([config], tmp_path / "reference")
+    root = tmp_path / "runs"
+    driver = subprocess.Popen([sys.executable, "-c", f"""
+from danqrepro.executor import train_many
+from danqrepro.runcache import RunCache
+from danqrepro.train import TrainConfig
+train_many(RunCache({str(root)!r}), [TrainConfig.from_dict({config.to_dict() | {"data": config.data}!r})],
+           workers=2, threads=1, log=None)
+"""], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cache = RunCache(root)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        record = cache.record(config)
+        if record and record["epochs_trained"] >= 2:
+            break
+        time.sleep(0.5)
+    holder = lock_holder(cache.path(config))
+    assert holder and holder.isdigit(), "the worker holds the run's lock while it trains"
+    os.kill(int(holder), signal.SIGKILL)
+    assert driver.wait(timeout=120) != 0  # the task failed with its worker
+    partial = cache.record(config)
+    assert partial["status"] == "running" and 2 <= partial["epochs_trained"] < 6
+    [resumed] = train_many(cache, [config], workers=2, threads=1, log=None)
+    assert outcome(resumed) == outcome(reference)
+    assert resumed["resumed"][0]["at_epoch"] == partial["epochs_trained"]
+
+
+def test_address_reaches_a_running_ray_cluster(tiny_store, tmp_path):
+    ray_bin = os.path.join(os.path.dirname(sys.executable), "ray")
+    port = "26379"
+    env = {**os.environ, "RAY_ADDRESS": ""}
+    subprocess.run([ray_bin, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", port,
+                    "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats"],
+                   check=True, capture_output=True, env=env, timeout=120)
+    try:
+        configs = [tiny(tiny_store, seed) for seed in (0, 1)]
+        records = train_many(RunCache(tmp_path / "runs"), configs, address=f"127.0.0.1:{port}",
+                             threads=1, log=None)
+        serial = serial_in_fresh_process(configs, tmp_path / "serial")
+        assert [outcome(r) for r in records] == [outcome(r) for r in serial]
+    finally:
+        subprocess.run([ray_bin, "stop", "--force"], capture_output=True, env=env, timeout=120)
