@@ -61,6 +61,10 @@ def test_every_template_runs_and_glues_sane_values(smoke_chapters, smoke_runs):
     p, data, cache = smoke_study(smoke_runs)
     values = {name: glued(path) for name, path in smoke_chapters.items()}
     assert values["architecture"]["danq_params"] == "'46,926,479'"
+    registered = values["plan"]  # the plan's numbers do not depend on the preset
+    assert float(registered["first_min_p"]) == pytest.approx(0.0625)
+    assert float(registered["c2_power"]) >= 0.8 > float(registered["c2_power_first"])
+    assert int(registered["pairs_80"]) <= int(registered["pairs"]) == 20
     compare = values["compare"]
     for key in ("loss_random", "loss_fixed", "epochs_p"):  # smoke: two runs per arm, so a p-value
         assert math.isfinite(float(compare[key].strip("'"))), key
@@ -97,7 +101,7 @@ def test_every_template_runs_and_glues_sane_values(smoke_chapters, smoke_runs):
     assert card["n_rows"] == "6"  # C1-C4, and C5 within each batch size
     answer = card["c2_answer"].strip("'\"")  # a repr: double quotes where the text has an apostrophe
     assert answer.startswith("At batch 256, random dropout stopped after") and "nan" not in answer
-    counts = ("n_supported", "n_not_supported", "n_inconclusive", "n_untestable")
+    counts = ("n_supported", "n_not_supported", "n_equivalent", "n_inconclusive", "n_untestable")
     assert sum(int(card[k]) for k in counts) == 6
     for name, path in smoke_chapters.items():  # no logs reach the saved notebooks
         printed = streams(path)

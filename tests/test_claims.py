@@ -1,4 +1,4 @@
-"""The verdict rules of danqrepro.claims on small fixed tables."""
+"""The claims of danqrepro.replication.claims decided by the registered plan, on small\nfixed tables."""
 
 import numpy as np
 import pandas as pd
@@ -19,80 +19,69 @@ def runs(random_epochs, fixed_epochs, random_loss=None, fixed_loss=None, censore
     return pd.DataFrame(rows)
 
 
-def test_c2_pairs_seeds_and_needs_a_similar_loss():
-    fixed = [27, 25, 30, 26, 28, 29]
-    random = [20, 19, 24, 21, 22, 23, 18, 20]  # 8 runs: 6 paired, 2 only in the random arm
-    c = claims.claim_c2(runs(random, fixed))
-    assert c["paired_epochs"]["n_pairs"] == 6
-    assert c["paired_epochs"]["mean_difference"] == pytest.approx(-6.0)
-    assert c["paired_epochs"]["wilcoxon_p"] == pytest.approx(0.03125)  # all 6 signs agree
-    assert c["epochs"]["random"]["n"] == 8 and c["verdict"] == "supported"
-    worse = claims.claim_c2(runs(random, fixed, [0.102] * 8, [0.1] * 6))  # 2% worse loss
-    assert worse["relative_loss_gap"] == pytest.approx(0.02)
-    assert worse["verdict"] == "not supported"
-    later = claims.claim_c2(runs(fixed, random[:6]))
+def pairs(effect, n=20, start=30, spread=(0, 1, -1, 2, -2)):
+    """``n`` fixed-arm epoch counts and the random arm's at ``effect`` epochs from them."""
+    fixed = [start + spread[i % len(spread)] for i in range(n)]
+    return [f + effect + spread[(i + 2) % len(spread)] for i, f in enumerate(fixed)], fixed
+
+
+def test_c2_follows_the_plan():
+    random, fixed = pairs(-7)
+    c = claims.claim_c2(runs(random + [20, 21], fixed))  # 22 random runs: 20 paired
+    assert c["paired_epochs"]["n_pairs"] == 20 and c["epochs"]["random"]["n"] == 22
+    assert c["test"] == "exact Wilcoxon signed-rank" and c["p"] < 1e-4
+    assert c["verdict"] == "supported" and c["reason"] is None
+    worse = claims.claim_c2(runs(random, fixed, [0.105] * 20, [0.1] * 20))  # 5% worse loss
+    assert worse["relative_loss_gap"] == pytest.approx(0.05)
+    assert worse["verdict"] == "not supported" and worse["reason"].startswith("fewer epochs, but")
+    later = claims.claim_c2(runs(fixed, random))
     assert later["verdict"] == "not supported" and later["reason"] == "random dropout stops later"
+    even = claims.claim_c2(runs(*pairs(0)))
+    assert even["verdict"] == "not supported" and "planned power" in even["reason"]
 
 
-def test_c2_too_few_pairs_are_inconclusive():
-    c = claims.claim_c2(runs([20, 19, 21, 18, 20], [27, 26, 28, 29, 30]))
-    assert c["verdict"] == "inconclusive" and "seed pairs" in c["reason"]
+def test_c2_with_fewer_pairs_than_planned_is_inconclusive_unless_it_decides():
+    c = claims.claim_c2(runs([20, 19, 21, 18, 20, 20], [27, 26, 28, 29, 30, 20]))  # one tie
+    assert c["paired_epochs"]["n_used"] == 5 and c["paired_epochs"]["min_p"] == pytest.approx(0.0625)
+    assert c["verdict"] == "inconclusive" and c["reason"] == "6 of the 20 planned seed pairs"
+    capped = claims.claim_c2(runs(*pairs(-7), censored={("fixed", 0), ("fixed", 1), ("fixed", 2)}))
+    assert capped["verdict"] == "inconclusive" and "epoch cap" in capped["reason"]
 
 
-def test_c2_with_censored_runs_uses_the_sign_test_over_pairs_whose_order_is_known():
-    # a fixed run at the cap (60, a lower bound) still stopped after its random pair
-    capped = claims.claim_c2(runs([20] * 6, [60, 27, 28, 29, 30, 31], censored={("fixed", 0)}))
-    assert capped["censored"]["fixed"] == pytest.approx(1 / 6)
-    assert capped["test"].startswith("sign test") and capped["paired_order"]["n_known"] == 6
-    assert capped["p"] == pytest.approx(0.03125) and capped["verdict"] == "supported"
-    # pairs capped on both sides are dropped: 4 known pairs cannot decide
-    both = claims.claim_c2(runs([60, 60, 20, 21, 22, 23], [60, 60, 27, 28, 29, 30],
-                                censored={("random", 0), ("random", 1), ("fixed", 0), ("fixed", 1)}))
-    assert both["paired_order"]["n_both_censored"] == 2 and both["paired_order"]["n_known"] == 4
-    assert both["verdict"] == "inconclusive" and "order" in both["reason"]
-    # a capped random run stopped after its uncensored fixed pair, whatever its count says
-    late = claims.claim_c2(runs([60, 20, 21, 22, 23, 24], [59, 27, 28, 29, 30, 31],
-                                censored={("random", 0)}))
-    assert late["paired_order"]["n_a_smaller"] == 5 and late["paired_order"]["n_b_smaller"] == 1
-    assert late["p"] == pytest.approx(0.21875) and late["verdict"] == "inconclusive"
-
-
-def test_c3_with_censored_runs_is_inconclusive():
-    c = claims.claim_c3(runs([12] * 6, [60, 12, 13, 11, 12, 12], censored={("fixed", 0)}))
-    assert c["verdict"] == "inconclusive" and "censored" in c["reason"]
-
-
-def test_c3_no_difference_needs_a_narrow_ci():
-    same = claims.claim_c3(runs([12, 13, 12, 11, 12, 13], [12, 12, 13, 11, 12, 12]))
-    assert same["equivalence_margin"] == pytest.approx(0.2 * 12)
-    assert same["verdict"] == "supported"
-    wide = claims.claim_c3(runs([5, 20, 8, 18, 12, 6], [12, 12, 13, 11, 12, 12]))
-    assert wide["verdict"] == "inconclusive"
-    differ = claims.claim_c3(runs([20, 21, 22, 19, 20, 23], [12, 12, 13, 11, 12, 12]))
+def test_c3_follows_the_plan():
+    same = claims.claim_c3(runs(*pairs(0)))
+    assert same["equivalence_margin"] == pytest.approx(3.5)
+    assert same["verdict"] == "equivalent within margin"
+    differ = claims.claim_c3(runs(*pairs(8)))
     assert differ["verdict"] == "not supported"
+    few = claims.claim_c3(runs(*pairs(0, n=6, spread=(0, 6, -6))))
+    assert few["verdict"] == "inconclusive" and few["reason"] == "6 of the 20 planned seed pairs"
+    capped = claims.claim_c3(runs(*pairs(0), censored={("fixed", 0), ("fixed", 1), ("fixed", 2)}))
+    assert capped["verdict"] == "inconclusive" and "epoch cap" in capped["reason"]
 
 
 def test_c5_compares_spreads():
-    spread = claims.claim_c5(runs([10, 38, 12, 30, 8, 25, 15, 40], [20, 21, 20, 22, 21, 20]))
+    wide = [10, 38, 12, 30, 8, 25, 15, 40, 33, 9] * 2
+    steady = [20, 21, 20, 22, 21, 20, 19, 21, 20, 22] * 2
+    spread = claims.claim_c5(runs(wide, steady))
     assert spread["sd_random"] > spread["sd_fixed"] and spread["levene_p"] < 0.05
     assert spread["verdict"] == "supported" and spread["max_random"] == 40
-    flat = claims.claim_c5(runs([20] * 6, [20] * 6))
-    assert np.isnan(flat["levene_p"]) and flat["verdict"] == "inconclusive"
-    two = claims.claim_c5(runs([44, 60], [60, 60]))  # Levene's p would be 0 for any two runs
-    assert np.isnan(two["levene_p"]) and two["verdict"] == "inconclusive"
+    assert claims.claim_c5(runs(steady, wide))["verdict"] == "not supported"
+    flat = claims.claim_c5(runs([20] * 20, [20] * 20))
+    assert np.isnan(flat["levene_p"]) and flat["verdict"] == "not supported"
     few = claims.claim_c5(runs([10, 38, 12, 30, 8], [20, 21, 20, 22, 21]))  # a study part way
-    assert few["verdict"] == "inconclusive"
-    assert few["reason"] == "fewer than 6 runs in an arm"
+    assert few["verdict"] == "inconclusive" and few["reason"] == "5 of the 20 planned runs in an arm"
 
 
-def test_c1_sign_test_over_targets():
-    better = {"n_targets": 919, "roc_better_fraction": 0.6, "pr_mean_difference": 0.01}
-    assert claims.claim_c1(better)["verdict"] == "supported"
-    even = {"n_targets": 919, "roc_better_fraction": 0.52, "pr_mean_difference": 0.01}
-    assert claims.claim_c1(even)["sign_test_p"] > 0.05
-    assert claims.claim_c1(even)["verdict"] == "inconclusive"
-    worse = {"n_targets": 919, "roc_better_fraction": 0.3, "pr_mean_difference": -0.02}
-    assert claims.claim_c1(worse)["verdict"] == "not supported"
+def test_c1_compares_seeds_not_targets():
+    targets = {"n_targets": 919, "roc_better_fraction": 0.6, "pr_mean_difference": 0.01}
+    one = claims.claim_c1(targets, [0.93], [0.94])
+    assert one["verdict"] == "inconclusive" and one["reason"] == "1 of the 5 planned seeds per model"
+    assert one["sign_test_p"] < 1e-8  # reported, but it decides nothing
+    better = claims.claim_c1(targets, [0.93, 0.94, 0.935, 0.932, 0.938], [0.92, 0.925, 0.921, 0.924, 0.926])
+    assert better["verdict"] == "supported" and better["ci_low"] > 0
+    mixed = claims.claim_c1(targets, [0.93, 0.92, 0.935, 0.921, 0.938], [0.92, 0.925, 0.931, 0.924, 0.926])
+    assert mixed["verdict"] == "not supported" and mixed["reason"] == "no significant difference over seeds"
 
 
 def test_c4_is_not_testable_on_a_cpu():
@@ -102,8 +91,21 @@ def test_c4_is_not_testable_on_a_cpu():
 
 
 def test_c2_order_test_reads_the_sign_test_only_when_runs_were_censored():
-    capped = claims.claim_c2(runs([20] * 6, [60, 27, 28, 29, 30, 31], censored={("fixed", 0)}))
+    capped = claims.claim_c2(runs([20] * 6, [60, 27, 28, 29, 30, 31], censored={("fixed", 0)}))  # reported
     assert report.order_test(capped) == (
         "random dropout stopped first in 6 and fixed dropout in 0 of the 6 seed pairs whose "
         "order is known (1 paired run at the epoch cap; sign test p = 0.031)")
     assert report.order_test(claims.claim_c2(runs([20] * 6, [27] * 6))) == ""
+
+
+def test_holm_over_the_secondaries_can_take_a_verdict_back():
+    v = {"C3": {"verdict": "equivalent within margin", "reason": None, "equivalence_test": {"p": 0.03}},
+         "C5 small": {"verdict": "supported", "reason": None, "levene_p": 0.02},
+         "C5 large": {"verdict": "not supported", "reason": "x", "levene_p": 0.5},
+         "C1": {"verdict": "inconclusive", "reason": "y", "p": float("nan")}}
+    out = claims.holm_secondaries(v)  # Holm over 3 p-values: 0.02 * 3 = 0.06 > 0.05
+    assert out["C5 small"]["verdict"] == "not supported" and "Holm" in out["C5 small"]["reason"]
+    assert out["C3"]["verdict"] == "not supported" and out["C3"]["p_holm"] == pytest.approx(0.06)
+    v["C5 small"]["levene_p"], v["C3"]["equivalence_test"]["p"] = 0.001, 0.01
+    kept = claims.holm_secondaries(v)
+    assert kept["C5 small"]["verdict"] == "supported" and kept["C3"]["verdict"] == "equivalent within margin"

@@ -1,10 +1,9 @@
-"""The study's measures on tiny fixed inputs: paired statistics, detectable differences,
+"""The study's measures on tiny fixed inputs: paired statistics,
 time to a loss target, censoring, the constant predictor's loss and the study's order."""
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import wilcoxon
 
 from danqrepro.evaluate import mean_bce, reference_losses
 from danqrepro.replication import experiments, study
@@ -12,7 +11,6 @@ from danqrepro.replication.presets import get_preset
 from danqrepro.replication.stats import (
     censored_sign_test,
     compare_arms,
-    detectable_difference,
     paired_comparison,
 )
 
@@ -25,19 +23,21 @@ def test_paired_comparison_by_hand():
     assert c["n_pairs"] == 6
     assert c["mean_difference"] == pytest.approx(-31 / 6)
     assert c["median_difference"] == pytest.approx(-7)
-    assert c["wilcoxon_p"] == pytest.approx(wilcoxon(d).pvalue)
-    assert c["ci_low"] < c["mean_difference"] < c["ci_high"] < 0
+    # |d| ranks 3.5, 5, 1.5, 3.5, 6, 1.5 (ties at mid-ranks); W+ = 1.5, the rank of the one
+    # positive pair: 3 of the 64 sign patterns are as low, 3 as high
+    assert c["wilcoxon_p"] == pytest.approx(6 / 64) and c["n_used"] == 6
+    half = 2.570582 * d.std(ddof=1) / np.sqrt(6)  # t(0.975, 5): a t-based 95% interval
+    assert (c["ci_low"], c["ci_high"]) == pytest.approx((d.mean() - half, d.mean() + half), rel=1e-5)
     assert c["standardised_effect"] == pytest.approx(d.mean() / d.std(ddof=1))
-    # 2.8016 * sd / sqrt(6): the smallest mean difference detected at 80% power
-    assert c["detectable_difference"] == pytest.approx(2.80158 * d.std(ddof=1) / np.sqrt(6), rel=1e-4)
 
 
 def test_paired_comparison_edge_cases():
     # six pairs, every difference negative and distinct: exact p = 2 / 2**6
     assert paired_comparison([1, 2, 3, 4, 5, 6], [2, 4, 6, 8, 10, 12])["wilcoxon_p"] == pytest.approx(1 / 32)
     same = paired_comparison([3, 4, 5], [3, 4, 5])
-    assert same["wilcoxon_p"] == 1.0 and same["mean_difference"] == 0
-    assert np.isnan(paired_comparison([30], [40])["wilcoxon_p"])  # one pair: no p, not p = 1
+    assert same["wilcoxon_p"] == 1.0 and same["mean_difference"] == 0 and same["n_used"] == 0
+    one = paired_comparison([30], [40])  # one pair: both sign patterns are as extreme
+    assert one["wilcoxon_p"] == 1.0 and one["min_p"] == 1.0
     assert np.isnan(compare_arms([30], [40, 41])["p_value"])  # one run in an arm: likewise
     assert compare_arms([30, 31], [40, 41])["p_value"] == pytest.approx(1 / 3)  # 2 of 6 orders as extreme
     with pytest.raises(ValueError, match="equal lengths"):
@@ -93,11 +93,6 @@ def test_compute_used_sums_epoch_times_by_model_and_batch(tmp_path):
     assert used.loc[100, "hours"] == pytest.approx(60 / 3600) and used.loc[1000, "hours"] == pytest.approx(1)
     assert used.loc[1000, "machines"] == "AMD EPYC (2 cores)"
     assert study.compute_used(tmp_path / "none").empty
-
-
-def test_detectable_difference_shrinks_with_runs():
-    assert detectable_difference(1.0, 4) == pytest.approx(2 * detectable_difference(1.0, 16))
-    assert detectable_difference(2.0, 1) == pytest.approx(2.80158 * 2, rel=1e-4)
 
 
 def record(val_losses, batch=1000, n_train=40_000, seconds=10.0, stop="stopped_early"):

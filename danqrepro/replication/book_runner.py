@@ -21,7 +21,7 @@ from .presets import get_preset
 from . import project
 
 # reproducing comes last: its execution table reads the other chapters
-CHAPTERS = ("control", "architecture", "compare", "batchsize", "fulldata", "motifs", "own_data",
+CHAPTERS = ("plan", "control", "architecture", "compare", "batchsize", "fulldata", "motifs", "own_data",
             "scorecard", "performance", "reproducing")
 
 

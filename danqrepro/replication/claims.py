@@ -1,42 +1,26 @@
-"""The paper's claims (C1-C5) tested on a set of runs, each giving figures and a verdict.
+"""The paper's claims (C1-C5) tested on a set of runs, each giving figures and a verdict,
+by the registered analysis plan (:mod:`danqrepro.replication.plan`, ``book/plan.md``).
 
-The verdict words and the rules that give them are fixed here and written out in the
-methods page (section "From statistics to verdicts"):
-
-- ``supported``: the test the claim names is significant (two-sided, alpha 0.05) in the
-  paper's direction, with the side condition the claim states (C2: a loss within 0.3%);
-  for a claim of *no* difference (C3), the 95% CI of the paired difference lies inside
-  the equivalence margin.
-- ``not supported``: the data contradict the claim: significant the other way, or a
-  difference where the claim says none, or the claim's side condition fails.
-- ``inconclusive``: neither, including designs that cannot reach significance (fewer
-  than :data:`MIN_PAIRS` seed pairs) and, for C3 and C5, arms with more than
-  :data:`MAX_CENSORED` of their runs censored at the epoch cap (their epoch counts are
-  lower bounds, so neither a difference's size nor a spread can be measured).
-- ``not testable here``: the quantity measures the hardware, not the method (C4's times
-  on a compute-bound CPU).
+The verdict words: ``supported``, ``not supported``, ``equivalent within margin`` (C3, a
+claim of no difference), ``inconclusive`` (only for a reason the plan states: fewer seed
+pairs or seeds than planned, or over 10% of an arm's runs at the epoch cap) and
+``not testable here`` (C4 on a CPU: the quantity measures the hardware).
 
 Runs with the same seed share the initialisation and the batch order across the two
-dropout arms, so C2, C3 and the paired part of C5 compare them seed by seed
-(:func:`danqrepro.stats.paired_comparison`, a Wilcoxon signed-rank test); the unpaired
-Mann-Whitney test over all runs (the paper's 14 against 6) is reported beside it. C2 asks
-only which arm stops first, which a censored run still answers: where any paired run
-reached the epoch cap, C2 uses the sign test over the pairs whose order is known
-(:func:`danqrepro.stats.censored_sign_test`) instead of the signed-rank test.
+dropout arms, so C2, C3 and C5 compare them seed by seed; the unpaired Mann-Whitney test
+over all runs (the paper's 14 against 6) is reported beside them. No verdict treats targets
+as independent units: C1 compares the models over seeds.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import binomtest, levene
+from scipy.stats import binomtest, ttest_1samp
 
+from .plan import PLAN, decide_c2, decide_c3, decide_c5, t_interval
 from .stats import censored_sign_test, compare_arms, paired_comparison
 
-ALPHA = 0.05
-MIN_PAIRS = 6  # a two-sided signed-rank test over fewer pairs cannot reach p < 0.05
-MAX_CENSORED = 0.10  # above this fraction of censored runs an epoch comparison is moot
-LOSS_TOLERANCE = 0.003  # C2: "at a loss within 0.3%"
-EQUIVALENCE_MARGIN = 0.2  # C3: "no difference" = paired CI inside ±20% of the fixed mean
+ALPHA = PLAN.alpha
 PAPER = {
     "C1": "DanQ beats the CNN-only DeepSEA design (higher ROC AUC on 94.1% of targets)",
     "C2": "at large batch, random dropout stops in fewer epochs (20 vs 27) at a loss within 0.3%",
@@ -45,10 +29,11 @@ PAPER = {
     "C5": "random dropout makes the epoch count less predictable (one run took 38 epochs)",
 }
 TESTS = {
-    "C1": "sign test over targets (DanQ's ROC AUC above the CNN's), one run of each",
-    "C2": "Wilcoxon signed-rank over seed pairs (epochs); with runs at the epoch cap, the sign "
-          "test over pairs whose order is known; relative loss gap",
-    "C3": "Wilcoxon signed-rank over seed pairs; 95% bootstrap CI against a ±20% margin",
+    "C1": f"paired t test over seeds of the mean test ROC AUC ({PLAN.c1_seeds} seeds per model "
+          "planned); the per-target sign test reported, not tested",
+    "C2": "exact Wilcoxon signed-rank over seed pairs (epochs); the loss by a non-inferiority "
+          f"t test at a {PLAN.loss_margin:.1%} margin",
+    "C3": f"TOST (t-based 90% interval) against a ±{PLAN.c3_margin:g}-epoch margin",
     "C4": "none: epoch times on a compute-bound CPU measure the hardware",
     "C5": "Brown-Forsythe (Levene, median-centred) test of the epoch spreads, per batch size",
 }
@@ -87,65 +72,33 @@ def _epoch_comparison(df) -> dict:
             "censored": censored_fraction(df)}
 
 
-def _untestable(c: dict) -> str | None:
-    if c["paired_epochs"]["n_pairs"] < MIN_PAIRS:
-        return f"fewer than {MIN_PAIRS} seed pairs"
-    if max(c["censored"].values()) > MAX_CENSORED:
-        return f"over {MAX_CENSORED:.0%} of an arm's runs censored"
-    return None
+def _censored_share(df) -> float:
+    return max(censored_fraction(df).values())
 
 
 def claim_c2(df) -> dict:
-    """Random against fixed dropout at a large batch: fewer epochs to early stopping, at a
-    best validation loss within 0.3% (mean paired relative gap).
-
-    The test is the Wilcoxon signed-rank test over seed pairs; where a paired run reached
-    the epoch cap, the sign test over the pairs whose order is known (``test`` names the
-    one used, ``p`` and ``random_first`` give its outcome)."""
+    """Random against fixed dropout at a large batch, by :func:`plan.decide_c2`: fewer
+    epochs to early stopping (exact signed-rank test over seed pairs) at a best validation
+    loss not shown worse than the plan's margin (non-inferiority)."""
     c = _epoch_comparison(df)
-    paired, order = c["paired_epochs"], c["paired_order"]
-    gap = c["paired_relative_loss_gap"]["mean_difference"]
-    c["relative_loss_gap"] = gap
-    if order["n_censored"]:
-        c["test"], c["p"] = "sign test (censored runs)", order["p"]
-        c["random_first"] = order["n_a_smaller"] > order["n_b_smaller"]
-        usable = order["n_known"]
-    else:
-        c["test"], c["p"] = "Wilcoxon signed-rank", paired["wilcoxon_p"]
-        c["random_first"] = paired["mean_difference"] < 0
-        usable = paired["n_pairs"]
-    if paired["n_pairs"] < MIN_PAIRS:
-        verdict, reason = "inconclusive", f"fewer than {MIN_PAIRS} seed pairs"
-    elif usable < MIN_PAIRS:
-        verdict, reason = "inconclusive", (f"fewer than {MIN_PAIRS} seed pairs whose order "
-                                           "the epoch cap leaves known")
-    elif c["p"] < ALPHA and c["random_first"]:
-        verdict = "supported" if gap <= LOSS_TOLERANCE else "not supported"
-        reason = None if gap <= LOSS_TOLERANCE else "fewer epochs, but a worse loss"
-    elif c["p"] < ALPHA:
-        verdict, reason = "not supported", "random dropout stops later"
-    else:
-        verdict, reason = "inconclusive", "no significant difference in epochs"
-    return {**c, "verdict": verdict, "reason": reason}
+    random, fixed = _pairs(df, "epochs")
+    loss_random, loss_fixed = _pairs(df, "best_val_loss")
+    decided = decide_c2(random, fixed, loss_random, loss_fixed, _censored_share(df))
+    test = decided["epochs_test"]
+    c["relative_loss_gap"] = decided["loss_test"]["mean"]
+    c["test"], c["p"] = "exact Wilcoxon signed-rank", test["p"]
+    c["random_first"] = decided["mean_difference"] < 0
+    return {**c, **decided}
 
 
 def claim_c3(df) -> dict:
-    """At a small batch, no difference in epochs: the paired difference's 95% CI inside
-    ±:data:`EQUIVALENCE_MARGIN` of the fixed arm's mean, and no significant difference."""
+    """At a small batch, the same epochs within the plan's margin, by
+    :func:`plan.decide_c3` (TOST: the t-based 90% interval of the paired difference)."""
     c = _epoch_comparison(df)
-    paired = c["paired_epochs"]
-    margin = EQUIVALENCE_MARGIN * c["epochs"]["fixed"]["mean"]
-    c["equivalence_margin"] = margin
-    reason = _untestable(c)
-    if reason:
-        verdict = "inconclusive"
-    elif paired["wilcoxon_p"] < ALPHA:
-        verdict, reason = "not supported", "the arms differ"
-    elif -margin <= paired["ci_low"] and paired["ci_high"] <= margin:
-        verdict = "supported"
-    else:
-        verdict, reason = "inconclusive", "the CI is wider than the equivalence margin"
-    return {**c, "verdict": verdict, "reason": reason}
+    random, fixed = _pairs(df, "epochs")
+    decided = decide_c3(random, fixed, _censored_share(df))
+    c["equivalence_margin"] = PLAN.c3_margin
+    return {**c, **decided}
 
 
 def claim_c4(small, large) -> dict:
@@ -160,41 +113,59 @@ def claim_c4(small, large) -> dict:
             "reason": "epoch times on a compute-bound CPU measure the hardware"}
 
 
-def claim_c5(df) -> dict:
-    """Spread of the epoch count at one batch size: standard deviations and the
-    Brown-Forsythe test (Levene's, centred on the median)."""
+def claim_c5(df, alpha: float = ALPHA) -> dict:
+    """Spread of the epoch count at one batch size, by :func:`plan.decide_c5`: standard
+    deviations and the Brown-Forsythe test (Levene's, centred on the median)."""
     random, fixed = (_arm(df, a).epochs.to_numpy(float) for a in ("random", "fixed"))
-    sd_random, sd_fixed = random.std(ddof=1), fixed.std(ddof=1)
-    # two runs have equal deviations from their median, so an arm needs three for a spread test
-    testable = random.size > 2 and fixed.size > 2 and (random.std() > 0 or fixed.std() > 0)
-    p = float(levene(random, fixed, center="median").pvalue) if testable else float("nan")
-    censored = censored_fraction(df)
-    if min(random.size, fixed.size) < MIN_PAIRS:
-        verdict, reason = "inconclusive", f"fewer than {MIN_PAIRS} runs in an arm"
-    elif max(censored.values()) > MAX_CENSORED:
-        verdict, reason = "inconclusive", f"over {MAX_CENSORED:.0%} of an arm's runs censored"
-    elif np.isnan(p) or p >= ALPHA:
-        verdict, reason = "inconclusive", "no significant difference in spread"
-    elif sd_random > sd_fixed:
-        verdict, reason = "supported", None
-    else:
-        verdict, reason = "not supported", "random dropout's epochs spread less"
-    return {"sd_random": float(sd_random), "sd_fixed": float(sd_fixed),
+    decided = decide_c5(random, fixed, _censored_share(df), alpha)
+    return {"sd_random": decided["sd_random"], "sd_fixed": decided["sd_fixed"],
             "max_random": float(random.max()), "max_fixed": float(fixed.max()),
-            "levene_p": p, "censored": censored, "verdict": verdict, "reason": reason}
+            "levene_p": decided["p"], "censored": censored_fraction(df),
+            "verdict": decided["verdict"], "reason": decided["reason"]}
 
 
-def claim_c1(comparison: dict) -> dict:
-    """DanQ against the CNN per target (see :func:`danqrepro.evaluate.compare_targets`):
-    a two-sided sign test of "DanQ's ROC AUC is higher" over the targets, and the mean
-    PR AUC difference in the same direction."""
+def claim_c1(comparison: dict, danq_roc: list[float], cnn_roc: list[float]) -> dict:
+    """DanQ against the CNN over seeds: the mean test ROC AUC of each seed's pair of runs,
+    a paired t test (two-sided) and its 95% interval; the per-target figures of
+    :func:`danqrepro.evaluate.compare_targets` (``comparison``) and their sign test are
+    reported but decide nothing (targets are copies of few rules, not independent units).
+
+    Inconclusive with fewer seeds than the plan's; else supported when DanQ is
+    significantly better, not supported otherwise."""
     n, k = comparison["n_targets"], round(comparison["roc_better_fraction"] * comparison["n_targets"])
-    p = float(binomtest(k, n, 0.5).pvalue)
-    pr = comparison["pr_mean_difference"]
-    if p < ALPHA and k > n / 2 and pr > 0:
-        verdict, reason = "supported", None
-    elif p < ALPHA and k < n / 2 and pr < 0:
-        verdict, reason = "not supported", "the CNN is better on most targets"
-    else:
-        verdict, reason = "inconclusive", "no significant majority of targets"
-    return {**comparison, "sign_test_p": p, "verdict": verdict, "reason": reason}
+    d = np.asarray(danq_roc, float) - np.asarray(cnn_roc, float)
+    low, high = t_interval(d, 0.95)
+    p = float(ttest_1samp(d, 0).pvalue) if d.size > 1 and d.std() > 0 else float("nan")
+    out = {**comparison, "sign_test_p": float(binomtest(k, n, 0.5).pvalue), "n_seeds": int(d.size),
+           "seed_mean_difference": float(d.mean()), "ci_low": low, "ci_high": high, "p": p}
+    if d.size < PLAN.c1_seeds:
+        return out | {"verdict": "inconclusive",
+                      "reason": f"{d.size} of the {PLAN.c1_seeds} planned seeds per model"}
+    if low > 0:
+        return out | {"verdict": "supported", "reason": None}
+    return out | {"verdict": "not supported",
+                  "reason": "the CNN is better" if high < 0 else "no significant difference over seeds"}
+
+
+# the secondary claims' p-values, over which Holm's correction runs (C2 is the primary)
+SECONDARY_P = {"C1": lambda c: c.get("p", float("nan")),
+               "C3": lambda c: c["equivalence_test"]["p"],
+               "C5 small": lambda c: c["levene_p"], "C5 large": lambda c: c["levene_p"]}
+
+
+def holm_secondaries(verdicts: dict) -> dict:
+    """The plan's multiple-testing rule: a secondary claim (C1, C3, C5 at each batch size)
+    that its own test supports stays supported (or equivalent) only if Holm's correction
+    over the secondaries still rejects; otherwise it becomes *not supported* (the plan's
+    power was there) with the reason. ``verdicts``: claim name -> what its ``claim_*``
+    returned. Returns a copy with ``p_holm`` added to each secondary."""
+    from .plan import holm
+    out = dict(verdicts)
+    adjusted = holm({k: f(verdicts[k]) for k, f in SECONDARY_P.items() if k in verdicts}, ALPHA)
+    for k, h in adjusted.items():
+        c = {**out[k], "p_holm": h["p_holm"]}
+        if c["verdict"] in ("supported", "equivalent within margin") and not h["rejected"]:
+            c |= {"verdict": "not supported",
+                  "reason": "not significant after Holm's correction over the secondary claims"}
+        out[k] = c
+    return out

@@ -40,15 +40,15 @@ def signed_rank_test(d) -> dict:
 
     Returns
     -------
-    dict: ``n_pairs`` (given), ``n_used`` (non-zero), ``w_plus``, ``p`` (two-sided; nan
-    with no non-zero difference), ``min_p`` (the smallest p this ``n_used`` can reach).
+    dict: ``n_pairs`` (given), ``n_used`` (non-zero), ``w_plus``, ``p`` (two-sided; 1 when
+    every pair ties, nan without pairs), ``min_p`` (the smallest p this ``n_used`` can reach).
     """
     d = np.asarray(d, dtype=float)
     used = d[d != 0]
     n = int(used.size)
-    if n == 0:
-        return {"n_pairs": int(d.size), "n_used": 0, "w_plus": 0.0, "p": float("nan"),
-                "min_p": float("nan")}
+    if n == 0:  # every pair tied: no evidence of a difference (no pair at all: no test)
+        return {"n_pairs": int(d.size), "n_used": 0, "w_plus": 0.0,
+                "p": 1.0 if d.size else float("nan"), "min_p": float("nan")}
     from scipy.stats import rankdata
     doubled = np.rint(2 * rankdata(np.abs(used))).astype(int)  # mid-ranks x 2: integers
     counts = np.zeros(doubled.sum() + 1)

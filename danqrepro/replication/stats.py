@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import binomtest, mannwhitneyu, norm, wilcoxon
-
-POWER = 0.8  # the power at which a design's detectable difference is quoted
+from scipy.stats import binomtest, mannwhitneyu
 
 
 def bootstrap_ci(values, n_resamples: int = 10_000, level: float = 0.95,
@@ -44,45 +42,31 @@ def compare_arms(a, b, name_a: str = "a", name_b: str = "b") -> dict:
     return out
 
 
-def detectable_difference(sd: float, n: int, alpha: float = 0.05, power: float = POWER) -> float:
-    """The smallest true mean difference a two-sided test at ``alpha`` detects with
-    probability ``power``, for a difference estimated with standard deviation ``sd`` over
-    ``n`` (paired) observations: ``(z_{1-alpha/2} + z_power) * sd / sqrt(n)`` (normal
-    approximation; for unpaired arms pass ``sd = sqrt(s_a^2 / n_a + s_b^2 / n_b)`` and
-    ``n = 1``)."""
-    if n < 2 and sd == 0 or not np.isfinite(sd):
-        return float("nan")
-    return float((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * sd / np.sqrt(n))
-
-
-def paired_comparison(a, b, level: float = 0.95, seed: int = 0) -> dict:
+def paired_comparison(a, b, level: float = 0.95) -> dict:
     """Two arms run with the same seeds (the same initialisation and data order), compared
     pair by pair: ``a[i]`` against ``b[i]``.
 
-    Returns the number of pairs, the mean and median of ``d = a - b``, a percentile
-    bootstrap CI of the mean difference, the standardised effect ``mean(d) / sd(d)``, the
-    two-sided Wilcoxon signed-rank p-value (zero differences dropped; 1.0 when all are
-    zero; nan from fewer than two pairs) and the mean difference the design detects at 80%
-    power.
+    Returns the number of pairs and of non-zero differences (``n_used``: what the
+    signed-rank test ranks), the mean and median of ``d = a - b``, the t-based ``level``
+    interval of the mean difference, the standardised effect ``mean(d) / sd(d)`` and the
+    exact two-sided Wilcoxon signed-rank p-value (:func:`plan.signed_rank_test`; nan
+    without a non-zero difference).
     """
+    from .plan import signed_rank_test, t_interval
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         raise ValueError(f"paired arms need equal lengths, got {a.size} and {b.size}")
     d = a - b
     n = int(d.size)
     sd = float(d.std(ddof=1)) if n > 1 else float("nan")
-    lo, hi = bootstrap_ci(d, level=level, seed=seed)
-    if n < 2:  # one pair cannot reach any level: no p-value rather than p = 1
-        p = float("nan")
-    elif not np.any(d):
-        p = 1.0
-    else:
-        p = float(wilcoxon(d, zero_method="wilcox", alternative="two-sided").pvalue)
-    return {"n_pairs": n, "mean_difference": float(d.mean()) if n else float("nan"),
+    lo, hi = t_interval(d, level)
+    test = signed_rank_test(d)
+    return {"n_pairs": n, "n_used": test["n_used"],
+            "mean_difference": float(d.mean()) if n else float("nan"),
             "median_difference": float(np.median(d)) if n else float("nan"),
             "ci_low": lo, "ci_high": hi,
             "standardised_effect": float(d.mean() / sd) if n > 1 and sd > 0 else float("nan"),
-            "wilcoxon_p": p, "detectable_difference": detectable_difference(sd, n)}
+            "wilcoxon_p": test["p"], "min_p": test["min_p"]}
 
 
 def censored_sign_test(a, b, a_censored, b_censored) -> dict:
