@@ -64,7 +64,8 @@ def _fasta_splits(items: list[str]):
 
 def _predict(args):
     from .predict import predict_run
-    n = predict_run(args.run_dir, args.fasta, args.out, fit=args.fit, batch=args.batch)
+    n = predict_run(args.run_dir, args.fasta, args.out, fit=args.fit, batch=args.batch,
+                    overwrite=args.overwrite, allow_unfinished=args.allow_unfinished)
     print(f"{args.out}: {n} sequences")
 
 
@@ -72,7 +73,8 @@ def _variant_effect(args):
     from .variants import variant_effects_run
     summary = variant_effects_run(args.run_dir, args.vcf, args.genome, args.out,
                                   on_mismatch=args.on_mismatch, targets=args.targets,
-                                  batch=args.batch)
+                                  batch=args.batch, overwrite=args.overwrite,
+                                  allow_unfinished=args.allow_unfinished)
     print(json.dumps(summary, indent=1))
 
 
@@ -127,7 +129,7 @@ def _train(args):
 def _evaluate(args):
     from .evaluate import evaluate_run
     from .runs import load_run_model, run_store
-    model, record = load_run_model(args.run_dir)
+    model, record = load_run_model(args.run_dir, args.allow_unfinished)
     store = run_store(record, args.data)
     metrics = evaluate_run(model, store, args.split, args.run_dir)
     print(f"{metrics['n_scored']} targets scored, {metrics['n_skipped']} skipped "
@@ -140,7 +142,8 @@ def _evaluate(args):
 def _motifs(args):
     from .interpret import analyse_run
     summary = analyse_run(args.run_dir, args.out, n_sequences=args.n_sequences,
-                          threshold=args.threshold, data=args.data)
+                          threshold=args.threshold, data=args.data,
+                          allow_unfinished=args.allow_unfinished)
     print(json.dumps(summary, indent=1))
 
 
@@ -184,6 +187,7 @@ def _add_predict(sub) -> None:
     p.add_argument("--fit", action="store_true",
                    help="centre, crop and N-pad sequences to the model's length")
     p.add_argument("--batch", type=int, default=256)
+    _reads_a_run(p, writes_a_file=True)
     p.set_defaults(func=_predict)
 
 
@@ -198,6 +202,7 @@ def _add_variant_effect(sub) -> None:
                    help="a REF that differs from the genome: count and skip, or stop")
     p.add_argument("--targets", nargs="+", default=None, help="only these target names")
     p.add_argument("--batch", type=int, default=128)
+    _reads_a_run(p, writes_a_file=True)
     p.set_defaults(func=_variant_effect)
 
 
@@ -246,6 +251,7 @@ def _add_evaluate(sub) -> None:
     p.add_argument("run_dir")
     p.add_argument("--data", default=None, help="a store (default: the run's)")
     p.add_argument("--split", choices=["valid", "test"], default="test")
+    _reads_a_run(p)
     p.set_defaults(func=_evaluate)
 
 
@@ -258,7 +264,16 @@ def _add_motifs(sub) -> None:
                    help="test sequences (forward strand) the activations are read on")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="a site: activation above this fraction of the filter's maximum")
+    _reads_a_run(p)
     p.set_defaults(func=_motifs)
+
+
+def _reads_a_run(p, writes_a_file: bool = False) -> None:
+    """The options of a command that reads a run (and writes a file)."""
+    p.add_argument("--allow-unfinished", action="store_true",
+                   help="use a run that is still training or unfinished (its best weights so far)")
+    if writes_a_file:
+        p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
 
 def _default(cls, name: str):

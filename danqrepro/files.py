@@ -18,6 +18,7 @@ import json
 import math
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +90,10 @@ def atomic_file(path: str | os.PathLike):
     prefix, so writers that insist on a suffix accept it); on success it is renamed to
     ``path``, on any failure removed."""
     path = Path(path)
+    for stale in path.parent.glob(f".tmp-*-{path.name}"):  # left by writers that died
+        pid = stale.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     try:
         yield tmp
@@ -96,6 +101,16 @@ def atomic_file(path: str | os.PathLike):
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def read_json(path: str | os.PathLike, what: str = "JSON file"):
@@ -164,11 +179,31 @@ def _contains(directory: Path, path: Path) -> bool:
     return path == directory or directory in path.parents
 
 
-def check_output_directory(target: Path, markers: tuple[str, ...], overwrite: bool = False,
+@dataclass(frozen=True)
+class Marker:
+    """The file by which a directory is known as one that a command of danqrepro wrote:
+    ``name``, a JSON object holding ``key`` (equal to ``value`` where one is given). A file
+    of that name with other content marks nothing."""
+
+    name: str
+    key: str
+    value: object = None
+
+    def found_in(self, directory: Path) -> bool:
+        try:
+            obj = json.loads((Path(directory) / self.name).read_text())
+        except (OSError, ValueError):
+            return False
+        return isinstance(obj, dict) and self.key in obj and (self.value is None
+                                                              or obj[self.key] == self.value)
+
+
+def check_output_directory(target: Path, markers: tuple[Marker, ...], overwrite: bool = False,
                            inputs: tuple[Path, ...] = ()) -> None:
     """Refuse to write ``target`` unless it is absent, empty, or holds one of ``markers``
-    (a directory this project wrote); ``overwrite`` lifts that, but never for a directory
-    that holds one of ``inputs``. Raises :class:`RefusedError` naming the path."""
+    (a directory of the same kind that this project wrote); ``overwrite`` lifts that, but
+    never for a directory that holds one of ``inputs``. Raises :class:`RefusedError`
+    naming the path."""
     for source in inputs:
         if _contains(target, Path(source)):
             raise RefusedError(f"{target}: holds the input {source}, which writing here would "
@@ -177,37 +212,71 @@ def check_output_directory(target: Path, markers: tuple[str, ...], overwrite: bo
         return
     if not target.is_dir():
         raise RefusedError(f"{target}: exists and is not a directory")
-    if any((target / m).is_file() for m in markers) or not any(target.iterdir()):
+    if any(m.found_in(target) for m in markers) or not any(target.iterdir()):
         return
-    raise RefusedError(f"{target}: exists and is not empty, and is not a {' or '.join(markers)} "
-                       "directory of danqrepro; pass --overwrite (overwrite=True) to replace it")
+    raise RefusedError(f"{target}: exists and is not empty, and is not a directory danqrepro "
+                       f"wrote (no {' or '.join(m.name for m in markers)} of its own); pass "
+                       "--overwrite (overwrite=True) to replace it")
+
+
+def check_output_file(out: str | os.PathLike, inputs: tuple = (), keep: tuple = (),
+                      overwrite: bool = False) -> Path:
+    """The rule for a file a command writes (``-o``): never one of its ``inputs``, never a
+    file inside a directory in ``keep`` (a run or a store), never a directory, and not an
+    existing file unless ``overwrite``. Raises :class:`RefusedError` naming the path."""
+    out = Path(out)
+    if out.is_dir():
+        raise RefusedError(f"{out}: is a directory; name the file to write")
+    for source in inputs:
+        if source is not None and out.resolve() == Path(source).resolve():
+            raise RefusedError(f"{out}: is an input of this command; choose another output file")
+    for directory in keep:
+        if directory is not None and _contains(Path(directory), out):
+            raise RefusedError(f"{out}: is inside {directory}, whose files danqrepro keeps; "
+                               "choose another output file")
+    if out.exists() and not overwrite:
+        raise RefusedError(f"{out}: exists; pass --overwrite to replace it")
+    return out
 
 
 @contextlib.contextmanager
-def atomic_directory(target: Path, markers: tuple[str, ...], overwrite: bool = False,
+def _writer_lock(target: Path):
+    """One writer of ``target`` at a time: a second is refused at once with the first's pid
+    (:class:`LockedError`)."""
+    lock = target.parent / f".{target.name}.writer"
+    with locked(lock, f"writing {target.name}"):
+        try:
+            yield
+        finally:
+            shutil.rmtree(lock, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path, markers: tuple[Marker, ...], overwrite: bool = False,
                      inputs: tuple[Path, ...] = ()):
     """Yield a temporary directory beside ``target`` that replaces it on success and is
     removed on any failure, so nothing half-written ever stands at ``target``.
 
-    ``target`` is checked first (:func:`check_output_directory`). The temporary directory
-    is locked by this process; partial directories of dead writers are cleared, those of
-    live ones left alone.
+    One process writes ``target`` at a time (a second is refused at once, naming the first's
+    pid); ``target`` is checked (:func:`check_output_directory`) once that lock is held.
+    Partial directories of dead writers are cleared.
     """
     target = Path(target)
-    check_output_directory(target, markers, overwrite, inputs)
     target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in target.parent.glob(f".{target.name}.partial-*"):
-        if not is_locked(stale):
-            shutil.rmtree(stale, ignore_errors=True)
-    tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        with locked(tmp, "write"):
-            yield tmp
-            (tmp / LOCK_FILE).unlink()
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-    except BaseException:
+    with _writer_lock(target):
+        check_output_directory(target, markers, overwrite, inputs)
+        for stale in target.parent.glob(f".{target.name}.partial-*"):
+            if not is_locked(stale):
+                shutil.rmtree(stale, ignore_errors=True)
+        tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        try:
+            with locked(tmp, "write"):
+                yield tmp
+                (tmp / LOCK_FILE).unlink()
+                if target.exists():
+                    shutil.rmtree(target)
+                os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise

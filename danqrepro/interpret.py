@@ -192,7 +192,8 @@ def model_motifs(model, x: np.ndarray, motifs: list[Motif], rules: dict | None =
 
 
 def run_motifs(run_dir, n_sequences: int = 2000, threshold: float = 0.5,
-               data: str | None = None, untrained: bool = False) -> dict:
+               data: str | None = None, untrained: bool = False,
+               allow_unfinished: bool = False) -> dict:
     """:func:`model_motifs` of a finished run's best weights (or, with ``untrained``, of
     the same model freshly initialised: the control), read on the first ``n_sequences``
     forward-strand test sequences of its store; adds ``motifs`` (the JASPAR release of
@@ -204,7 +205,7 @@ def run_motifs(run_dir, n_sequences: int = 2000, threshold: float = 0.5,
     if n_sequences < 1 or not 0 < threshold < 1:
         raise ValueError(f"n_sequences={n_sequences}, threshold={threshold}: expected "
                          "n_sequences >= 1 and 0 < threshold < 1")
-    model, record = load_run_model(run_dir)
+    model, record = load_run_model(run_dir, allow_unfinished)
     store = run_store(record, data)
     if untrained:
         model = build_model(record["config"]["model"], store.seq_len, store.n_targets,
@@ -218,13 +219,14 @@ def run_motifs(run_dir, n_sequences: int = 2000, threshold: float = 0.5,
     out = model_motifs(model, x.astype(np.float32), motifs,
                        synthetic["rules"] if synthetic else None, threshold)
     out["motifs"] = motifs
-    out["summary"].update(run=str(run_dir), model=record["config"]["model"], n_sequences=n,
+    from .runs import identity
+    out["summary"].update(**identity(run_dir, record), model=record["config"]["model"], n_sequences=n,
                           threshold=threshold, jaspar_release=release, untrained=untrained)
     return out
 
 
 def analyse_run(run_dir, out_dir, n_sequences: int = 2000, threshold: float = 0.5,
-                data: str | None = None, n_logos: int = 12) -> dict:
+                data: str | None = None, n_logos: int = 12, allow_unfinished: bool = False) -> dict:
     """:func:`run_motifs` written to ``out_dir``: ``filters.tsv`` (one row per filter:
     sites, information, best JASPAR match, p and q), ``logos.png`` and ``summary.json``;
     returns the summary."""
@@ -232,7 +234,7 @@ def analyse_run(run_dir, out_dir, n_sequences: int = 2000, threshold: float = 0.
 
     from .files import atomic_file, write_json_atomic
 
-    result = run_motifs(run_dir, n_sequences, threshold, data)
+    result = run_motifs(run_dir, n_sequences, threshold, data, allow_unfinished=allow_unfinished)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_file(out / "filters.tsv") as tmp:

@@ -107,6 +107,8 @@ def predict_fasta(model, fasta: str | os.PathLike, out: str | os.PathLike, names
     The number of records predicted.
     """
     seq_len = model.input_shape[1]
+    if batch < 1:
+        raise ValueError(f"batch={batch}: expected a whole number >= 1")
     if len(names) != model.output_shape[-1]:
         raise ValueError(f"{len(names)} target names for a model of {model.output_shape[-1]} outputs")
     if length is not None and length != seq_len:
@@ -146,10 +148,16 @@ def predict_fasta(model, fasta: str | os.PathLike, out: str | os.PathLike, names
 
 
 def predict_run(run_dir: str | os.PathLike, fasta: str | os.PathLike, out: str | os.PathLike,
-                fit: bool = False, batch: int = 256, progress: bool = True) -> int:
+                fit: bool = False, batch: int = 256, progress: bool = True,
+                overwrite: bool = False, allow_unfinished: bool = False) -> int:
     """:func:`predict_fasta` with a finished run's best model and its store's target names;
     ``fit`` centres, crops and pads records to the model's length."""
-    from .runs import load_run_model, run_shape
-    model, record = load_run_model(run_dir)
-    return predict_fasta(model, fasta, out, target_names(record["data"]["manifest"]),
-                         run_shape(record)[0] if fit else None, batch, progress)
+    from .files import check_output_file, write_json_atomic
+    from .runs import identity, load_run_model, run_shape
+    check_output_file(out, inputs=(fasta,), keep=(run_dir,), overwrite=overwrite)
+    model, record = load_run_model(run_dir, allow_unfinished)
+    n = predict_fasta(model, fasta, out, target_names(record["data"]["manifest"]),
+                      run_shape(record)[0] if fit else None, batch, progress)
+    # which run, and which epoch's weights, made the predictions
+    write_json_atomic(Path(out).with_name(Path(out).name + ".run.json"), identity(run_dir, record))
+    return n

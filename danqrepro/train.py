@@ -24,6 +24,7 @@ import math
 import os
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ import numpy as np
 from .data import check_split_sizes, resolve_store
 from .data.pipeline import eval_dataset, positive_rates, subset_indices, train_dataset
 from .data.store import n_first
-from .files import DataError, atomic_file, locked, write_json_atomic
+from .files import LOCK_FILE, DataError, RefusedError, atomic_file, locked, write_json_atomic
 from .config import TrainConfig
 from .provenance import provenance
 from .runs import BEST_WEIGHTS, RUN_FILE, TERMINAL, load_run, load_weights
@@ -158,10 +159,16 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
     dict, the content of ``run.json``.
     """
     out = Path(out)
+    _check_run_directory(out)
     if store is None:
         check_split_sizes(config.data, {"train": config.n_train, "valid": config.n_valid})
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
+    record = load_run(out)
+    if record is not None and record["status"] in TERMINAL:  # done: read, nothing locked or written
+        store = store or resolve_store(config.data, progress=verbose != 0)
+        _check_same_run(config, record, store, out)
+        return record
     with locked(out, "training run", wait=wait):
         store = store or resolve_store(config.data, progress=verbose != 0)
         if config.n_train is not None and config.n_train > store.split("train").n:
@@ -171,6 +178,19 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
         if record is not None and record["status"] in TERMINAL:
             return record
         return _Run(config, store, out, verbose, record).to_the_end()
+
+
+def _check_run_directory(out: Path) -> None:
+    """A run trains into a directory that is absent, empty, or a run's: never into another
+    directory whose files it would replace (``best.weights.h5``, ``run.json``)."""
+    if out.exists() and not out.is_dir():
+        raise RefusedError(f"{out}: exists and is not a directory")
+    if out.is_dir() and not (out / RUN_FILE).is_file():
+        foreign = [p.name for p in out.iterdir() if p.name != LOCK_FILE
+                   and not p.name.startswith(".tmp-")]
+        if foreign:
+            raise RefusedError(f"{out}: holds files that are not a run's ({', '.join(sorted(foreign)[:3])}); "
+                               "train into an empty or new directory")
 
 
 def _architecture(model_name: str) -> dict:
@@ -215,11 +235,12 @@ def _resume_or_none(config: TrainConfig, store, out: Path) -> dict | None:
     if record is None:
         return None
     _check_same_run(config, record, store, out)
-    if (record["status"] not in TERMINAL and record["checkpoint"]
-            and not (out / record["checkpoint"]).is_file()):
-        # an unfinished record without its checkpoint (e.g. copied or cloned without the
-        # weights): its epochs cannot be continued exactly, so train it afresh
-        print(f"{out}: {record['checkpoint']} is missing; training the run from the start",
+    checkpoint = out / record["checkpoint"] if record["checkpoint"] else None
+    if record["status"] not in TERMINAL and checkpoint and not zipfile.is_zipfile(checkpoint):
+        # an unfinished record without a readable checkpoint (copied without the weights,
+        # or cut short by a full disk): its epochs cannot be continued exactly
+        state = "unreadable" if checkpoint.is_file() else "missing"
+        print(f"{out}: {record['checkpoint']} is {state}; training the run from the start",
               file=sys.stderr)
         return None
     return record
@@ -290,7 +311,7 @@ class _Run:
             "model": {"preset": self.config.model, "architecture": _architecture(self.config.model),
                       "parameters": int(model.count_params()),
                       "trainable_parameters": int(sum(np.prod(v.shape) for v in model.trainable_variables))},
-            "data": {"path": str(store.path), "fingerprint": store.fingerprint,
+            "data": {"path": str(store.path.resolve()), "fingerprint": store.fingerprint,
                      "kind": store.manifest["source"]["kind"], "n_train": int(self.indices.size),
                      "n_valid": int(self.n_valid),
                      "manifest": {k: v for k, v in store.manifest.items()

@@ -168,6 +168,8 @@ def variant_effects(model, vcf: str | os.PathLike, genome: str | os.PathLike,
     """
     if on_mismatch not in ("skip", "fail"):
         raise ValueError(f"on_mismatch={on_mismatch!r}: expected 'skip' or 'fail'")
+    if batch < 1:
+        raise ValueError(f"batch={batch}: expected a whole number >= 1")
     vcf, out = Path(vcf), Path(out)
     columns = list(range(len(names))) if targets is None else [_column(names, t) for t in targets]
     reference = FastaFile(genome)
@@ -204,10 +206,18 @@ def _column(names: list[str], target: str) -> int:
                     f"(e.g. {', '.join(names[:3])})")
 
 
-def variant_effects_run(run_dir: str | os.PathLike, vcf, genome, out, **kwargs) -> dict:
-    """:func:`variant_effects` with a finished run's best model and its target names."""
+def variant_effects_run(run_dir: str | os.PathLike, vcf, genome, out, overwrite: bool = False,
+                        allow_unfinished: bool = False, **kwargs) -> dict:
+    """:func:`variant_effects` with a finished run's best model and its target names; the
+    run's identity (which epoch's weights) in the returned summary and ``<out>.run.json``."""
+    from .files import check_output_file, write_json_atomic
     from .predict import target_names
-    from .runs import load_run_model
-    model, record = load_run_model(run_dir)
-    return variant_effects(model, vcf, genome, out, target_names(record["data"]["manifest"]),
-                           **kwargs)
+    from .runs import identity, load_run_model
+    skipped = Path(out).with_name(Path(out).name + ".skipped.tsv")
+    for path in (out, skipped):
+        check_output_file(path, inputs=(vcf, genome), keep=(run_dir,), overwrite=overwrite)
+    model, record = load_run_model(run_dir, allow_unfinished)
+    summary = variant_effects(model, vcf, genome, out, target_names(record["data"]["manifest"]),
+                              **kwargs)
+    write_json_atomic(Path(out).with_name(Path(out).name + ".run.json"), identity(run_dir, record))
+    return {**summary, **identity(run_dir, record)}

@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 from ..files import DataError, atomic_directory
 from ..sequence import INVALID_CODE, encode, fit_length, reverse_complement_codes
 from .deepsea import SPLITS
-from .store import MANIFEST, NpyWriter, sha256_file, write_manifest
+from .store import STORE_MARKER, NpyWriter, sha256_file, write_manifest
 
 COORDINATES = re.compile(r"^(?P<chrom>[^:\s]+):(?P<start>\d+)-(?P<end>\d+)")
 
@@ -214,15 +214,22 @@ def convert_fasta(fasta: str | os.PathLike | dict[str, str | os.PathLike], label
         raise DataError(f"FASTA files for {sorted(paths)}: train and valid are required")
     if length is not None and length < 1:
         raise DataError(f"length={length}: expected a whole number >= 1")
+    unknown = sorted(set(chromosomes or ()) - {"valid", "test"})
+    if unknown:
+        raise DataError(f"--by-chromosome {unknown[0]}=...: the split is 'valid' or 'test' (the "
+                        "other chromosomes train)")
     fastas = {k: FastaFile(p) for k, p in paths.items()}
     try:
-        with atomic_directory(target, (MANIFEST,), overwrite,
+        if STORE_MARKER.found_in(target) and not overwrite:
+            raise DataError(f"{target}: a store exists; pass --overwrite (overwrite=True) to "
+                            "replace it, or choose another directory")
+        with atomic_directory(target, (STORE_MARKER,), overwrite,
                               inputs=(*paths.values(), Path(labels))) as tmp:
             started = time.time()
             targets, rows = read_labels(labels, tmp / "labels.tmp.npy")
             packed = np.load(tmp / "labels.tmp.npy", mmap_mode="r")
             splits = _split_names(fastas, valid_fraction, test_fraction, chromosomes, seed)
-            seq_len = _check(fastas, splits, rows, Path(labels), length)
+            seq_len = _check(fastas, splits, rows, Path(labels), length, tuple(chromosomes or ()))
             for s, records in splits.items():
                 for key, name in tqdm(records, desc=f"check {s}", unit="seq", disable=not progress,
                                       mininterval=1):
@@ -257,11 +264,19 @@ def _split_rule(paths, valid_fraction, test_fraction, chromosomes, seed) -> dict
             "seed": seed}
 
 
-def _check(fastas, splits, rows, labels: Path, length) -> int:
-    """Names against labels, split sizes and lengths, before any sequence is read."""
+def _check(fastas, splits, rows, labels: Path, length, requested=()) -> int:
+    """Names against labels, split sizes and lengths, before any sequence is read.
+    ``requested``: the splits asked for by name (by chromosome), which must not be empty."""
     seen: dict[str, str] = {}
+    for s in requested:
+        if not splits.get(s):
+            raise DataError(f"split {s!r} is empty: no record lies on the chromosomes asked for "
+                            "it (check the names' chr:start-end and --by-chromosome)")
     for s, records in splits.items():
         for key, name in records:
+            if fastas[key].length(name) == 0:
+                raise DataError(f"{fastas[key].path}: record {name!r} (line {fastas[key].line_of(name)}) "
+                                "has no bases")
             if name in seen:
                 raise DataError(f"{fastas[key].path}: record {name!r} (line {fastas[key].line_of(name)}) "
                                 f"is also in {seen[name]}")

@@ -27,13 +27,14 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..files import DataError, atomic_directory, read_json, write_json_atomic
+from ..files import DataError, Marker, atomic_directory, read_json, write_json_atomic
 from ..sequence import ALPHABET, codes_to_one_hot
 from .deepsea import SPLITS, MatSplit, class_ranges, is_bundle, open_mat_split
 
 MANIFEST = "manifest.json"
 STORE_FORMAT = "danqrepro-store/1"
 SYNTHETIC_META = "synthetic.json"
+STORE_MARKER = Marker(MANIFEST, "format", STORE_FORMAT)  # what makes a directory a store
 ORACLE_FILE = "oracle.h5"
 def n_first(n: int, limit: int | None) -> int:
     """How many samples of a split of ``n`` are read when the first ``limit`` are asked for
@@ -226,7 +227,7 @@ def convert(bundle_dir: str | os.PathLike, store_dir: str | os.PathLike,
         oracle_file = bundle / ORACLE_FILE
         oracle = h5py.File(oracle_file, "r") if oracle_file.is_file() else None
         try:
-            with atomic_directory(target, (MANIFEST,), overwrite, inputs=(bundle,)) as tmp:
+            with atomic_directory(target, (STORE_MARKER,), overwrite, inputs=(bundle,)) as tmp:
                 _write_store(tmp, bundle, readers, oracle, slab, progress)
         finally:
             if oracle is not None:

@@ -45,7 +45,7 @@ from tqdm.auto import tqdm
 from ..sequence import codes_to_one_hot, reverse_complement_codes
 from .deepsea import SEQ_LEN, class_ranges
 from .motifs import JASPAR_RELEASE, Motif, load_jaspar, select_motifs
-from ..files import atomic_directory, read_json, write_json_atomic
+from ..files import DataError, Marker, atomic_directory, read_json, write_json_atomic
 from .store import ORACLE_FILE, SYNTHETIC_META
 
 # 2 added the learnability knobs (copies, site_sharpness, flank_fill, gc_sd); at their
@@ -299,13 +299,17 @@ def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(),
     out = Path(out_dir)
     meta_path = out / SYNTHETIC_META
     if meta_path.is_file() and not overwrite:
-        if read_json(meta_path, "synthetic bundle description")["spec"] == asdict(spec):
+        held = read_json(meta_path, "synthetic bundle description")
+        if not isinstance(held, dict) or "spec" not in held:
+            raise DataError(f"{meta_path}: not a danqrepro synthetic bundle description (no "
+                            "'spec'); choose another directory, or pass --overwrite to replace it")
+        if held["spec"] == asdict(spec):
             return out
         raise FileExistsError(f"{out}: a synthetic bundle with another spec exists; "
                               "pass overwrite=True (CLI: --overwrite) to replace it")
     rules = Rules(spec, load_jaspar(spec.jaspar_release))
     started = time.time()
-    with atomic_directory(out, (SYNTHETIC_META,), overwrite) as tmp:
+    with atomic_directory(out, (Marker(SYNTHETIC_META, "generator_version"),), overwrite) as tmp:
         with h5py.File(tmp / ORACLE_FILE, "w") as oracle_file:
             for split_id, (split, n) in enumerate(spec.sizes().items()):
                 _write_split(tmp, split, split_id, n, spec, rules, oracle_file, progress)

@@ -57,11 +57,11 @@ def status_report(preset, data: str, configs, cache) -> str:
             for c in experiments.dropout_arms(preset, data, b)}
     in_arms = table[[repr(c) in arms for c in configs]]
     arms_done = in_arms[in_arms.state == "finished"]
+    arms_line = (f", {int(arms_done.censored.sum())} censored ({arms_done.censored.mean():.0%}), "
+                 f"mean test ROC AUC {arms_done.test_roc_mean.mean():.4f}" if len(arms_done) else "")
     return (table.to_string(index=False)
             + f"\n\n{len(done)} of {len(table)} runs finished, {int(done.censored.sum())} censored. "
-            f"Dropout arms: {len(arms_done)} of {len(in_arms)} finished, "
-            f"{int(arms_done.censored.sum())} censored ({arms_done.censored.mean():.0%}), "
-            f"mean test ROC AUC {arms_done.test_roc_mean.mean():.4f}. "
+            f"Dropout arms: {len(arms_done)} of {len(in_arms)} finished{arms_line}. "
             f"{table.wall_seconds.sum() / 3600:.2f} h of training so far, about "
             f"{study.hours_left(table):.1f} h left (each unfinished run at the mean of its "
             "finished peers)")

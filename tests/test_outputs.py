@@ -1,0 +1,217 @@
+"""Never overwrite what the user did not ask to lose, never read a half-trained run without
+saying so, and refuse bad input before any work: one test per case of the hostile-user
+review (issue 28), each modelled on its command."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from danqrepro import files
+from danqrepro.runs import load_run
+from danqrepro.train import TrainConfig, train
+
+from test_own_data import SEQS, write_fasta, write_labels
+
+LABELS = {"a": "101", "b": "010", "c": "111", "d": "000", "e": "100", "f": "001"}
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "danqrepro.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+def one_line_error(r, *words):
+    """The command failed with one line naming what it should, and no traceback."""
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+    for w in words:
+        assert w in r.stderr, (w, r.stderr)
+
+
+@pytest.fixture
+def fasta_and_labels(tmp_path):
+    seqs = {f"chr{1 + i % 3}:{10 * i}-{10 * i + 10}": s for i, s in enumerate(SEQS.values())}
+    labels = {n: LABELS[k] for n, k in zip(seqs, SEQS)}
+    return write_fasta(tmp_path / "q.fa", seqs), write_labels(tmp_path / "l.tsv", labels)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tiny_store, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "run"
+    train(TrainConfig(data=str(tiny_store.path), model="danq-tiny", n_train=256, batch=128,
+                      max_epochs=1, patience=1, evaluate=None), out, verbose=0)
+    return out
+
+
+def fasta_of_length(path, n, length=1000):
+    rng = np.random.default_rng(0)
+    write_fasta(path, {f"s{i}": "".join(rng.choice(list("ACGT"), length)) for i in range(n)}, width=60)
+    return path
+
+
+# 1: a directory with a file named manifest.json is not a store; an existing store is kept
+def test_convert_fasta_keeps_foreign_directories_and_existing_stores(fasta_and_labels, tmp_path):
+    fasta, labels = fasta_and_labels
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "manifest.json").write_text("{}")
+    (web / "notes.txt").write_text("x")
+    r = cli("convert", "--fasta", fasta, "--labels", labels, web)
+    one_line_error(r, str(web), "--overwrite")
+    assert (web / "notes.txt").read_text() == "x"
+    store = tmp_path / "store"
+    split = ("--by-chromosome", "valid=chr2", "--by-chromosome", "test=chr3")
+    r = cli("convert", "--fasta", fasta, "--labels", labels, *split, store)
+    assert r.returncode == 0, r.stderr
+    before = (store / "manifest.json").read_text()
+    again = cli("convert", "--fasta", fasta, "--labels", labels, "--by-chromosome", "valid=chr3", store)
+    one_line_error(again, "a store exists", "--overwrite")
+    assert (store / "manifest.json").read_text() == before
+    assert cli("convert", "--fasta", fasta, "--labels", labels, "--by-chromosome", "valid=chr3",
+               "--overwrite", store).returncode == 0
+
+
+# 2: -o is never an input, never a run's file, and not an existing file without --overwrite
+def test_predict_and_variant_effect_outputs(finished_run, tmp_path):
+    q = fasta_of_length(tmp_path / "q.fa", 3)
+    one_line_error(cli("predict", finished_run, q, "-o", q), "is an input")
+    weights = finished_run / "best.weights.h5"
+    size = weights.stat().st_size
+    one_line_error(cli("predict", finished_run, q, "-o", weights), "files danqrepro keeps")
+    assert weights.stat().st_size == size
+    out = tmp_path / "p.tsv"
+    assert cli("predict", finished_run, q, "-o", out).returncode == 0
+    identity = json.loads((tmp_path / "p.tsv.run.json").read_text())
+    assert identity["status"] == "finished" and identity["best_epoch"] == 1
+    one_line_error(cli("predict", finished_run, q, "-o", out), "exists", "--overwrite")
+    assert cli("predict", finished_run, q, "-o", out, "--overwrite").returncode == 0
+    one_line_error(cli("predict", finished_run, q, "-o", tmp_path), "is a directory")  # 11
+    one_line_error(cli("predict", finished_run, q, "-o", tmp_path / "b.tsv", "--batch", 0),
+                   "batch=0")  # 11
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+    one_line_error(cli("variant-effect", finished_run, "--vcf", vcf, "--genome", q, "-o", vcf),
+                   "is an input")
+
+
+# 3: train never writes into a directory that is not a run's
+def test_train_refuses_a_foreign_directory(tiny_store, tmp_path):
+    u = tmp_path / "u"
+    u.mkdir()
+    (u / "best.weights.h5").write_text("mine")
+    r = cli("train", "--data", tiny_store.path, "--model", "danq-tiny", "--n-train", 256,
+            "--batch", 128, "--max-epochs", 1, "--out", u)
+    one_line_error(r, str(u), "not a run's")
+    assert (u / "best.weights.h5").read_text() == "mine"
+
+
+# 4: two writers of one output: the second is refused at once, naming the first
+def test_a_second_writer_of_one_store_is_refused_at_once(fasta_and_labels, tmp_path):
+    fasta, labels = fasta_and_labels
+    target = tmp_path / "store"
+    with files.locked(tmp_path / ".store.writer", "writing store"):  # as a first writer holds it
+        r = cli("convert", "--fasta", fasta, "--labels", labels, target)
+    one_line_error(r, "in progress", f"pid {os.getpid()}")
+    assert not target.exists()
+
+
+# 5: commands that read a run refuse an unfinished one unless asked, and say which epoch
+def test_reading_an_unfinished_run_needs_allow_unfinished(tiny_store, tmp_path, monkeypatch):
+    from danqrepro import train as train_module
+    config = TrainConfig(data=str(tiny_store.path), model="danq-tiny", n_train=256, batch=128,
+                         max_epochs=3, patience=3, evaluate=None)
+    real = train_module.fit_epoch
+
+    def dies_in_epoch_two(model, callbacks, config, split, indices, epoch, verbose=0):
+        if epoch == 1:
+            raise KeyboardInterrupt
+        return real(model, callbacks, config, split, indices, epoch, verbose)
+    monkeypatch.setattr(train_module, "fit_epoch", dies_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "run", verbose=0)
+    q = fasta_of_length(tmp_path / "q.fa", 2)
+    one_line_error(cli("predict", tmp_path / "run", q, "-o", tmp_path / "p.tsv"),
+                   "unfinished", "--allow-unfinished")
+    one_line_error(cli("evaluate", tmp_path / "run"), "unfinished")
+    r = cli("predict", tmp_path / "run", q, "-o", tmp_path / "p.tsv", "--allow-unfinished")
+    assert r.returncode == 0, r.stderr
+    identity = json.loads((tmp_path / "p.tsv.run.json").read_text())
+    assert identity["status"] == "running" and identity["epochs_trained"] == 1
+
+
+# 6: empty or misnamed splits, and empty records, refused before any work
+def test_bad_splits_and_empty_records_are_refused_before_work(fasta_and_labels, tmp_path):
+    fasta, labels = fasta_and_labels
+    r = cli("convert", "--fasta", fasta, "--labels", labels, "--by-chromosome", "valid=chr2",
+            "--by-chromosome", "test=chrZ", tmp_path / "s1")
+    one_line_error(r, "split 'test' is empty")
+    one_line_error(cli("convert", "--fasta", fasta, "--labels", labels, "--by-chromosome",
+                       "vaild=chr7", tmp_path / "s2"), "vaild", "'valid' or 'test'")
+    assert not (tmp_path / "s1").exists() and not (tmp_path / "s2").exists()
+    empty = write_fasta(tmp_path / "e.fa", {**{f"x{i}": "ACGTACGTAC" for i in range(5)}, "blank": ""})
+    table = write_labels(tmp_path / "e.tsv", {**{f"x{i}": "101" for i in range(5)}, "blank": "010"})
+    one_line_error(cli("convert", "--fasta", empty, "--labels", table, "--length", 20,
+                       "--valid-fraction", 0.3, tmp_path / "s3"), "'blank'", "has no bases")
+
+
+# 8: broken or foreign files are one line, or recovered from
+def test_foreign_records_and_broken_checkpoints(tiny_store, tmp_path):
+    for content in ('{"a": 1}', "[]"):
+        run = tmp_path / f"foreign{len(content)}"
+        run.mkdir()
+        (run / "run.json").write_text(content)
+        one_line_error(cli("predict", run, tmp_path / "none.fa", "-o", tmp_path / "x.tsv"),
+                       "not a danqrepro run record")
+        one_line_error(cli("train", "--data", tiny_store.path, "--model", "danq-tiny",
+                           "--n-train", 256, "--batch", 128, "--out", run), "not a danqrepro run record")
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "synthetic.json").write_text('{"x": 1}')
+    one_line_error(cli("synth", bundle, "--n-train", 64, "--n-valid", 16, "--n-test", 16),
+                   "not a danqrepro synthetic bundle")
+    # a checkpoint cut short (a full disk, a copy) restarts the run rather than crashing
+    config = TrainConfig(data=str(tiny_store.path), model="danq-tiny", n_train=256, batch=128,
+                         max_epochs=2, patience=2, evaluate=None)
+    out = tmp_path / "run"
+    whole = train(config, tmp_path / "whole", verbose=0)
+    record = train(config, out, verbose=0)
+    record["status"], record["stop_reason"], record["epochs_trained"] = "running", None, 1
+    record["epochs"] = record["epochs"][:1]
+    record["checkpoint"] = "checkpoints/epoch-001.npz"
+    (out / "checkpoints").mkdir(exist_ok=True)
+    (out / "checkpoints" / "epoch-001.npz").write_bytes(b"PK\x03\x04 cut short")
+    (out / "run.json").write_text(json.dumps(record))
+    again = train(config, out, verbose=0)
+    assert [e["loss"] for e in again["epochs"]] == [e["loss"] for e in whole["epochs"]]
+
+
+# 9: a record's data path is absolute, so a run is read from any directory
+def test_records_hold_absolute_data_paths(tiny_store, tmp_path, monkeypatch):
+    monkeypatch.chdir(tiny_store.path.parent)
+    out = tmp_path / "run"
+    train(TrainConfig(data=tiny_store.path.name, model="danq-tiny", n_train=256, batch=128,
+                      max_epochs=1, patience=1, evaluate=None), out, verbose=0)
+    path = load_run(out)["data"]["path"]
+    assert os.path.isabs(path) and path == str(tiny_store.path.resolve())
+    r = cli("evaluate", out, "--split", "valid", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+
+
+# 12: temporary files of dead writers go; reading a finished run writes nothing into it
+def test_stale_temporaries_are_removed_and_reads_leave_runs_alone(finished_run, tiny_store, tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = tmp_path / f".tmp-{dead}-out.json"
+    stale.write_text("half")
+    files.write_json_atomic(tmp_path / "out.json", {"a": 1})
+    assert not stale.exists() and json.loads((tmp_path / "out.json").read_text()) == {"a": 1}
+    lock = finished_run / files.LOCK_FILE
+    lock.unlink(missing_ok=True)
+    record = load_run(finished_run)
+    config = TrainConfig.from_dict(record["config"])
+    assert train(config, finished_run, verbose=0) == record
+    assert not lock.exists()
