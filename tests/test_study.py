@@ -1,6 +1,8 @@
 """The study's measures on tiny fixed inputs: paired statistics,
 time to a loss target, censoring, the constant predictor's loss and the study's order."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -215,7 +217,8 @@ def test_finished_prefix_takes_consecutive_finished_seeds_arm_by_arm(tiny_store,
     def finish(config, status="finished"):
         out = tmp_path / run_key(config, tiny_store)
         out.mkdir(exist_ok=True)
-        (out / "run.json").write_text(f'{{"status": "{status}"}}')
+        (out / "run.json").write_text(json.dumps({"status": status, "config": {}, "epochs": [],
+                                                   "model": {}, "data": {}}))
 
     large, small = (experiments.dropout_arms(p, data, b) for b in (p.large_batch, p.small_batch))
     arms = large + small
