@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import fields
 from importlib.metadata import entry_points
@@ -299,10 +298,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None):
-    # TensorFlow turns its oneDNN CPU kernels on by itself only on CPUs with AVX512-VNNI or
-    # newer; elsewhere they train DanQ about 1.5x faster than the default Eigen kernels
-    # (benchmarks/training.py). Read when TensorFlow loads; an explicit setting is kept.
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    from .backend import prefer_onednn
+    prefer_onednn()
     args = parser().parse_args(argv)
     from .files import LockedError
     try:

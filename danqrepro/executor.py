@@ -26,8 +26,8 @@ from .runcache import RunCache
 def _train_in_worker(config: dict, root: str, threads: int | None) -> dict:
     """One run, in a Ray worker process of its own (``max_calls=1``): threads pinned before
     the backend starts, then :meth:`RunCache.train`."""
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as the CLI trains
     from . import backend
+    backend.prefer_onednn()  # as the CLI trains
     if threads:
         backend.set_threads(threads)
     record = RunCache(root).train(TrainConfig.from_dict(config))

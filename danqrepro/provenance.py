@@ -85,7 +85,7 @@ def hardware() -> dict:
     return info
 
 
-# Environment variables that change speed or rounding (see danqrepro.cli.main).
+# Environment variables that change speed or rounding (see danqrepro.backend.prefer_onednn).
 SETTINGS = ("KERAS_BACKEND", "TF_ENABLE_ONEDNN_OPTS", "XLA_FLAGS", "GLIBC_TUNABLES", "CUDA_VISIBLE_DEVICES")
 
 

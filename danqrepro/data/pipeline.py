@@ -12,6 +12,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from ..sequence import codes_to_one_hot
 from .store import StoreSplit, n_first
 
 _BIT_SHIFTS = (7, 6, 5, 4, 3, 2, 1, 0)  # np.packbits order
@@ -69,7 +70,7 @@ def epoch_order(indices: np.ndarray, seed: int, epoch: int) -> np.ndarray:
 def decode(codes: np.ndarray, packed: np.ndarray, n_targets: int) -> tuple[np.ndarray, np.ndarray]:
     """codes uint8 (b, L), packed labels uint8 (b, ceil(T/8)) -> one-hot float32 (b, L, 4)
     (code 4, N, a zero row) and labels float32 (b, T), in NumPy."""
-    x = (codes[..., None] == np.arange(4, dtype=np.uint8)).astype(np.float32)
+    x = codes_to_one_hot(codes).astype(np.float32)
     y = np.unpackbits(packed, axis=1)[:, :n_targets].astype(np.float32)
     return x, y
 

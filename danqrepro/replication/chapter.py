@@ -26,8 +26,8 @@ def quiet_tensorflow() -> None:
     /dev/null, so the C++ runtime's start-up lines (absl, oneDNN, CUDA probes), which are
     written there before any Python-level setting can silence them, never reach a
     notebook. Later imports find TensorFlow loaded."""
-    # oneDNN's CPU kernels, as the CLI trains (see danqrepro.cli.main)
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    from ..backend import prefer_onednn
+    prefer_onednn()  # as the CLI trains
     sys.stderr.flush()
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:

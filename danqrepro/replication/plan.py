@@ -74,22 +74,25 @@ def t_interval(x, level: float) -> tuple[float, float]:
     return float(x.mean() - half), float(x.mean() + half)
 
 
+def _p_below(x: np.ndarray, bound: float) -> float:
+    """One-sided t test p-value of "the mean of ``x`` is below ``bound``" (H0: it is at or
+    above); nan for fewer than two values; with no spread, 0 or 1 by the mean alone."""
+    if x.size < 2:
+        return float("nan")
+    se = x.std(ddof=1) / np.sqrt(x.size)
+    if se == 0:
+        return float(x.mean() >= bound)
+    return float(student_t.cdf((x.mean() - bound) / se, x.size - 1))
+
+
 def tost(d, margin: float, alpha: float = ALPHA) -> dict:
     """Equivalence of the paired differences ``d`` within ``±margin`` by two one-sided t
     tests at ``alpha`` each: equivalent when the (1 - 2 alpha) t interval lies inside.
     ``p`` is the larger of the two one-sided p-values."""
     d = np.asarray(d, dtype=float)
     low, high = t_interval(d, 1 - 2 * alpha)
-    if d.size < 2:
-        p = float("nan")
-    else:
-        se = d.std(ddof=1) / np.sqrt(d.size)
-        if se == 0:
-            p = 0.0 if abs(d.mean()) < margin else 1.0
-        else:
-            p_low = student_t.sf((d.mean() + margin) / se, d.size - 1)   # H0: mean <= -margin
-            p_high = student_t.cdf((d.mean() - margin) / se, d.size - 1)  # H0: mean >= margin
-            p = float(max(p_low, p_high))
+    # H0: mean >= margin, and H0: mean <= -margin (that is, -mean >= margin)
+    p = max(_p_below(d, margin), _p_below(-d, margin))
     return {"n": int(d.size), "mean": float(d.mean()) if d.size else float("nan"),
             "ci_low": low, "ci_high": high, "margin": margin, "p": p,
             "equivalent": bool(d.size >= 2 and -margin < low and high < margin)}
@@ -101,12 +104,7 @@ def non_inferiority(gap, margin: float, alpha: float = ALPHA) -> dict:
     the upper (1 - alpha) t bound is below it."""
     gap = np.asarray(gap, dtype=float)
     _, upper = t_interval(gap, 1 - 2 * alpha)
-    if gap.size < 2:
-        p = float("nan")
-    else:
-        se = gap.std(ddof=1) / np.sqrt(gap.size)
-        p = float(student_t.cdf((gap.mean() - margin) / se, gap.size - 1)) if se > 0 else \
-            float(gap.mean() >= margin)
+    p = _p_below(gap, margin)
     return {"n": int(gap.size), "mean": float(gap.mean()) if gap.size else float("nan"),
             "upper": upper, "margin": margin, "p": p,
             "non_inferior": bool(gap.size >= 2 and upper < margin)}
