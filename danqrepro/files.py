@@ -98,9 +98,51 @@ def atomic_file(path: str | os.PathLike):
     try:
         yield tmp
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
+        close_hdf5_files(tmp)
         tmp.unlink(missing_ok=True)
+        _raise_naming(err, tmp, path)
         raise
+
+
+def reserve(path: str | os.PathLike, size: int) -> None:
+    """Back the file ``path`` with disk blocks up to ``size`` bytes (``posix_fallocate``;
+    it grows to that size if smaller), so that writes inside it cannot meet a full disk;
+    raises the OSError naming it where the blocks cannot be had."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as err:
+        raise OSError(err.errno, os.strerror(err.errno), os.fspath(path)) from err
+    finally:
+        os.close(fd)
+
+
+def close_hdf5_files(path: str | os.PathLike) -> None:
+    """Close every HDF5 file still open at or under ``path``. A writer that fails part way
+    (Keras's ``save_weights``, an unclosed ``h5py.File``, on a full disk) leaves its file
+    open, and HDF5 flushing it again at exit crashes the interpreter (a segfault)."""
+    import h5py
+    root = os.path.abspath(path)
+    for file_id in h5py.h5f.get_obj_ids(types=h5py.h5f.OBJ_FILE):
+        name = os.path.abspath(os.fsdecode(file_id.name))
+        if name == root or name.startswith(root + os.sep):
+            with contextlib.suppress(Exception):  # its flush fails again: closed regardless
+                h5py.File(file_id).close()
+
+
+def _raise_naming(err: BaseException, tmp: Path, path: Path) -> None:
+    """Re-raise an OSError about the temporary ``tmp`` (or about no file: h5py's) as one
+    about ``path``, the output the user named, with the operating system's reason
+    ("No space left on device" rather than HDF5's trace)."""
+    if not (isinstance(err, OSError) and err.errno):
+        return
+    named = os.fspath(err.filename) if err.filename is not None else None
+    if named is None or named == os.fspath(tmp):
+        raise OSError(err.errno, os.strerror(err.errno), os.fspath(path)) from err
+    if named.startswith(os.fspath(tmp) + os.sep):
+        inside = os.path.join(os.fspath(path), os.path.relpath(named, tmp))
+        raise OSError(err.errno, os.strerror(err.errno), inside) from err
 
 
 def _alive(pid: int) -> bool:
@@ -277,6 +319,8 @@ def atomic_directory(target: Path, markers: tuple[Marker, ...], overwrite: bool 
                 if target.exists():
                     shutil.rmtree(target)
                 os.replace(tmp, target)
-        except BaseException:
+        except BaseException as err:
+            close_hdf5_files(tmp)
             shutil.rmtree(tmp, ignore_errors=True)
+            _raise_naming(err, tmp, target)
             raise

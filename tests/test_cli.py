@@ -55,17 +55,23 @@ def test_bad_input_is_a_clear_error(tmp_path):
     assert not (tmp_path / "store").exists()
 
 
-def test_study_trains_the_first_runs_in_order(tmp_path):
+def test_study_trains_the_learning_rate_grid_then_the_registered_runs(tmp_path):
     r = cli("--debug", "study", "--preset", "smoke", "--runs", tmp_path / "runs", "--limit", 3,
             "--verbose", 0)
     assert r.returncode == 0, r.stderr
     names = sorted(p.name for p in (tmp_path / "runs").iterdir())
-    # the study's DanQ (on its subset), then C1's DanQ and CNN (on the whole split)
-    assert len(names) == 3 and all(n.startswith("danq-tiny-fixed-b64-s0-") for n in names[:2])
-    assert names[2].startswith("deepsea-tiny-fixed-b64-s0-")
-    assert "danq-tiny" in r.stdout and "censored" in r.stdout
+    # smoke's grid: 2 rates x 1 seed (900) x 2 batch sizes, fixed dropout; then the study's
+    # first three runs: seed 100, the large batch's pair, the small batch's fixed run
+    grid = [n for n in names if "-s900-" in n]
+    assert len(grid) == 4 and all(n.startswith("danq-tiny-fixed-b") for n in grid)
+    assert sorted(n.rsplit("-", 1)[0] for n in names if "-s100-" in n) == [
+        "danq-tiny-fixed-b256-s100", "danq-tiny-fixed-b64-s100", "danq-tiny-random-b256-s100"]
+    assert "learning rates by the plan's rule: batch 64: " in r.stdout
     r = cli("study", "--preset", "smoke", "--runs", tmp_path / "runs", "--status")
     assert r.returncode == 0, r.stderr
-    # smoke: epoch caps; of the three, only the study's DanQ is a run of the dropout arms
-    assert "3 of 10 runs finished, 3 censored. Dropout arms: 1 of 8 finished, 1 censored (100%), " \
-           "mean test ROC AUC" in r.stdout
+    # the study: 2 pairs at 2 batch sizes, then 1 sensitivity pair at each
+    assert "7 of 16 runs finished, 7 at the epoch cap (the grid's by design). Study: 3 of 12 " \
+           "finished, 3 censored (100%), mean test ROC AUC" in r.stdout
+    assert "Learning rates by the plan's rule: batch 64: " in r.stdout
+
+

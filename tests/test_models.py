@@ -38,3 +38,12 @@ def test_sequence_length_and_targets_are_parameters():
 def test_unknown_preset_is_named():
     with pytest.raises(ValueError, match="unknown model preset 'danq-huge'"):
         build_model("danq-huge")
+
+
+def test_c1_pair_keeps_the_published_parameter_ratio():
+    # DanQ has 0.888 of DeepSEA's parameters as published; the cpu pair of C1 keeps that
+    published = build_model("danq").count_params() / build_model("deepsea").count_params()
+    matched = build_model("danq-cpu").count_params() / build_model("deepsea-cpu-matched").count_params()
+    assert build_model("danq-cpu").count_params() == 3_081_553
+    assert build_model("deepsea-cpu-matched").count_params() == 3_484_044
+    assert abs(matched - published) < 0.01

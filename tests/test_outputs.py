@@ -172,6 +172,32 @@ def test_bad_splits_and_empty_records_are_refused_before_work(fasta_and_labels, 
                        "--valid-fraction", 0.3, tmp_path / "s3"), "'blank'", "has no bases")
 
 
+# 7: a full disk is one line naming the file, with nothing left behind and no segfault
+
+FULL_DISK = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (2_000_000, 2_000_000))
+from danqrepro.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("command", ["synth", "train"])
+def test_a_full_disk_is_one_line_and_leaves_nothing(command, tiny_store, tmp_path):
+    out = tmp_path / "out"
+    args = {"synth": ["synth", out, "--n-train", "2048", "--n-valid", "64", "--n-test", "64"],
+            "train": ["train", "--data", tiny_store.path, "--model", "danq-cpu", "--batch", "128",
+                      "--n-train", "256", "--max-epochs", "1", "--out", out]}[command]
+    r = subprocess.run([sys.executable, "-c", FULL_DISK, *map(str, args)], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 1, (r.returncode, r.stderr[-2000:])  # a segfault is -11
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"danqrepro {command}: error: {out}") and "File too large" in last, last
+    assert "Exception ignored" not in r.stderr
+    assert not [p for p in tmp_path.rglob("*") if ".tmp-" in p.name or ".partial-" in p.name]
+
+
 # 8: broken or foreign files are one line, or recovered from
 def test_foreign_records_and_broken_checkpoints(tiny_store, tmp_path):
     for content in ('{"a": 1}', "[]"):

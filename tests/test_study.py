@@ -264,3 +264,29 @@ def test_a_record_without_weights_is_retrained_beside_it(tiny_store, tmp_path):
     assert (committed / "run.json").read_bytes() == record  # the committed record untouched
     model, again = load_run_model(retrained)
     assert again["status"] == "finished" and model.name.startswith("danq")
+
+
+def test_the_learning_rate_rule_and_the_registered_study():
+    p = get_preset("cpu")
+    grid = experiments.learning_rate_grid(p, "/data")
+    assert len(grid) == 3 * 2 * 2 and {c.seed for c in grid} == {900, 901}
+    assert {(c.dropout, c.max_epochs, c.optimizer) for c in grid} == {("fixed", 15, "adam")}
+    # the lowest mean best validation loss per batch size; a diverged run counts as worst
+    loss = {(1000, 1e-3): (0.15, 0.16), (1000, 2e-3): (0.14, 0.15), (1000, 3e-3): (0.13, None),
+            (100, 1e-3): (0.13, 0.13), (100, 2e-3): (0.14, 0.12), (100, 3e-3): (0.15, 0.15)}
+    records = []
+    for c in grid:
+        value = loss[c.batch, c.learning_rate][c.seed - 900]
+        records.append({"status": "finished" if value else "diverged", "best_val_loss": value})
+    assert experiments.chosen_learning_rates(grid, records) == {1000: 2e-3, 100: 1e-3}  # tie: smaller
+    assert experiments.chosen_learning_rates(grid, records[:-1] + [None]) is None
+    study = experiments.registered_study(p, "/data", {1000: 2e-3, 100: 1e-3})
+    assert len(study) == 20 * 4 + 6 * 4 and len(set(map(repr, study))) == len(study)
+    assert [(c.batch, c.dropout, c.seed, c.learning_rate) for c in study[:4]] == [
+        (1000, "fixed", 100, 2e-3), (1000, "random", 100, 2e-3),
+        (100, "fixed", 100, 1e-3), (100, "random", 100, 1e-3)]
+    arms, sensitivity = study[:80], study[80:]
+    assert {c.seed for c in arms} == set(range(100, 120))  # none of the first study's or grid's
+    assert {(c.optimizer, c.learning_rate, c.output_bias) for c in sensitivity} == {
+        ("rmsprop", 1e-3, "zero")}
+    assert {c.seed for c in sensitivity} == set(range(100, 106))

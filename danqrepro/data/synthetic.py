@@ -45,7 +45,7 @@ from tqdm.auto import tqdm
 from ..sequence import codes_to_one_hot, reverse_complement_codes
 from .deepsea import SEQ_LEN, class_ranges
 from .motifs import JASPAR_RELEASE, Motif, load_jaspar, select_motifs
-from ..files import DataError, Marker, atomic_directory, read_json, write_json_atomic
+from ..files import DataError, Marker, atomic_directory, read_json, reserve, write_json_atomic
 from .store import ORACLE_FILE, SYNTHETIC_META
 
 # 2 added the learnability knobs (copies, site_sharpness, flank_fill, gc_sd); at their
@@ -270,17 +270,30 @@ def _matlab_header() -> bytes:
     return header.ljust(MATLAB_USERBLOCK, b"\x00")
 
 
+def _create_allocated(path: Path, datasets: dict[str, tuple[tuple, str]],
+                      userblock_size: int = 0) -> h5py.File:
+    """Create an HDF5 file for the datasets (name: (shape, dtype)) and back it with the disk
+    blocks their data will need (:func:`reserve`) before a byte of data is written: a full
+    disk fails here, in Python, naming the file, rather than inside HDF5, whose close after a
+    failed write can crash the interpreter. Returns it open for writing."""
+    with h5py.File(path, "w", userblock_size=userblock_size) as f:
+        for name, (shape, dtype) in datasets.items():
+            ds = f.create_dataset(name, shape=shape, dtype=dtype)
+            if userblock_size:  # a MATLAB v7.3 file: each variable carries its class
+                ds.attrs["MATLAB_class"] = np.bytes_(np.dtype(dtype).name)
+    if userblock_size:
+        with open(path, "r+b") as raw:
+            raw.write(_matlab_header())
+    # HDF5 places the data past the metadata written so far: from the file's end on
+    reserve(path, path.stat().st_size + sum(int(np.prod(shape)) * np.dtype(dtype).itemsize
+                                            for shape, dtype in datasets.values()))
+    return h5py.File(path, "r+")
+
+
 def create_mat73(path: Path, datasets: dict[str, tuple[tuple, str]]) -> h5py.File:
     """An HDF5 file laid out as MATLAB v7.3 writes it: a 512-byte user block carrying
     MATLAB's text header, and a ``MATLAB_class`` attribute on each variable."""
-    f = h5py.File(path, "w", userblock_size=MATLAB_USERBLOCK)
-    for name, (shape, dtype) in datasets.items():
-        ds = f.create_dataset(name, shape=shape, dtype=dtype)
-        ds.attrs["MATLAB_class"] = np.bytes_(np.dtype(dtype).name)
-    f.close()
-    with open(path, "r+b") as raw:
-        raw.write(_matlab_header())
-    return h5py.File(path, "r+")
+    return _create_allocated(path, datasets, userblock_size=MATLAB_USERBLOCK)
 
 
 def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(),
@@ -310,7 +323,8 @@ def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(),
     rules = Rules(spec, load_jaspar(spec.jaspar_release))
     started = time.time()
     with atomic_directory(out, (Marker(SYNTHETIC_META, "generator_version"),), overwrite) as tmp:
-        with h5py.File(tmp / ORACLE_FILE, "w") as oracle_file:
+        oracle_shapes = {split: ((n, spec.n_targets), "float16") for split, n in spec.sizes().items()}
+        with _create_allocated(tmp / ORACLE_FILE, oracle_shapes) as oracle_file:
             for split_id, (split, n) in enumerate(spec.sizes().items()):
                 _write_split(tmp, split, split_id, n, spec, rules, oracle_file, progress)
         write_json_atomic(tmp / SYNTHETIC_META, {
@@ -325,33 +339,35 @@ def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(),
 
 
 def _write_split(tmp, split, split_id, n, spec, rules, oracle_file, progress):
-    half, t = n // 2, spec.n_targets
-    oracle_ds = oracle_file.create_dataset(split, shape=(n, t), dtype=np.float16)
-    bar = tqdm(total=n, desc=f"synth {split}", unit="seq", unit_scale=True, disable=not progress)
+    oracle_ds = oracle_file[split]
     if split == "train":  # MATLAB v7.3 / HDF5, filled slab by slab along the sample axis
-        f = create_mat73(tmp / "train.mat", {"trainxdata": ((SEQ_LEN, 4, n), "uint8"),
-                                             "traindata": ((t, n), "uint8")})
-        xs, ys = f["trainxdata"], f["traindata"]
-    else:
-        x_all = np.empty((n, 4, SEQ_LEN), np.uint8)
-        y_all = np.empty((n, t), np.uint8)
+        with create_mat73(tmp / "train.mat", {"trainxdata": ((SEQ_LEN, 4, n), "uint8"),
+                                              "traindata": ((spec.n_targets, n), "uint8")}) as f:
+            xs, ys = f["trainxdata"], f["traindata"]
+            for a, b, x, labels in _samples(split, split_id, n, spec, rules, oracle_ds, progress):
+                xs[:, :, a:b] = x.transpose(1, 2, 0)
+                ys[:, a:b] = labels.T
+        return
+    x_all = np.empty((n, 4, SEQ_LEN), np.uint8)
+    y_all = np.empty((n, spec.n_targets), np.uint8)
+    for a, b, x, labels in _samples(split, split_id, n, spec, rules, oracle_ds, progress):
+        x_all[a:b] = x.transpose(0, 2, 1)
+        y_all[a:b] = labels
+    scipy.io.savemat(tmp / f"{split}.mat", {f"{split}xdata": x_all, f"{split}data": y_all},
+                     format="5", do_compression=False)
+
+
+def _samples(split, split_id, n, spec, rules, oracle_ds, progress):
+    """Yield ``(a, b, one_hot (m, L, 4), labels (m, T))`` for the split's rows ``a:b``, chunk
+    by chunk (the forward half, then its reverse complements), writing the oracle's rows."""
+    half = n // 2
+    bar = tqdm(total=n, desc=f"synth {split}", unit="seq", unit_scale=True, disable=not progress)
     for chunk, start in enumerate(range(0, half, CHUNK)):
         m = min(CHUNK, half - start)
         codes, labels, oracle = rules.sample(np.random.default_rng([spec.seed, 1 + split_id, chunk]), m)
         for offset, c in ((0, codes), (half, reverse_complement_codes(codes))):
             a, b = offset + start, offset + start + m
-            x = codes_to_one_hot(c)  # (m, L, 4)
-            if split == "train":
-                xs[:, :, a:b] = x.transpose(1, 2, 0)
-                ys[:, a:b] = labels.T
-            else:
-                x_all[a:b] = x.transpose(0, 2, 1)
-                y_all[a:b] = labels
             oracle_ds[a:b] = oracle
+            yield a, b, codes_to_one_hot(c), labels
         bar.update(2 * m)
     bar.close()
-    if split == "train":
-        f.close()
-    else:
-        scipy.io.savemat(tmp / f"{split}.mat", {f"{split}xdata": x_all, f"{split}data": y_all},
-                         format="5", do_compression=False)

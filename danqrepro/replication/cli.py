@@ -30,38 +30,49 @@ def add_study(sub) -> None:
 
 
 def study_command(args) -> None:
+    """The registered study (:mod:`danqrepro.replication.plan`): first the learning-rate
+    rule's grid, then, at the rates it chose, the study's runs."""
     from ..runcache import RunCache
     from . import experiments, project, study
     from .presets import get_preset
     preset = get_preset(args.preset)
     experiments.check_parameters(args.data)
     data = experiments.data_path(preset, args.data)
-    configs = experiments.study_configs(preset, data)
     cache = RunCache(Path(args.runs) if args.runs else project.runs_dir())
+    grid = experiments.learning_rate_grid(preset, data)
     if args.status:
-        print(status_report(preset, data, configs, cache))
+        rates = experiments.chosen_learning_rates(grid, cache.records(grid))
+        runs = experiments.registered_study(preset, data, rates) if rates else []
+        print(status_report(grid, runs, rates, cache))
         return
     from ..executor import train_many
-    records = train_many(cache, configs[:args.limit], workers=args.workers, address=args.address,
-                         threads=args.threads, gpus_per_run=args.gpus_per_run, verbose=args.verbose)
+    options = dict(workers=args.workers, address=args.address, threads=args.threads,
+                   gpus_per_run=args.gpus_per_run, verbose=args.verbose)
+    rates = experiments.chosen_learning_rates(grid, train_many(cache, grid, **options))
+    print("learning rates by the plan's rule: "
+          + ", ".join(f"batch {b}: {r:g}" for b, r in sorted(rates.items())))
+    records = train_many(cache, experiments.registered_study(preset, data, rates)[:args.limit],
+                         **options)
     print(study.table(records).to_string(index=False))
 
 
-def status_report(preset, data: str, configs, cache) -> str:
-    """Where each run stands, then one paragraph: finished, censored, the arms' AUC, hours
-    spent and left."""
-    from . import experiments, study
-    table = study.progress(configs, cache)
+def status_report(grid, runs, rates: dict[int, float] | None, cache) -> str:
+    """Where each run stands (the learning-rate grid, then the study), then one paragraph:
+    the rates chosen, runs finished and censored, the study arms' AUC, hours spent and left."""
+    from . import study
+    table = study.progress(grid + runs, cache)
     done = table[table.state == "finished"]
-    arms = {repr(c) for b in (preset.small_batch, preset.large_batch)
-            for c in experiments.dropout_arms(preset, data, b)}
-    in_arms = table[[repr(c) in arms for c in configs]]
-    arms_done = in_arms[in_arms.state == "finished"]
+    arms = table.iloc[len(grid):]
+    arms_done = arms[arms.state == "finished"]
     arms_line = (f", {int(arms_done.censored.sum())} censored ({arms_done.censored.mean():.0%}), "
                  f"mean test ROC AUC {arms_done.test_roc_mean.mean():.4f}" if len(arms_done) else "")
+    rates_line = ("Learning rates by the plan's rule: "
+                  + ", ".join(f"batch {b}: {r:g}" for b, r in sorted(rates.items())) if rates else
+                  "The learning-rate grid has not finished: the study's runs are not fixed yet")
     return (table.to_string(index=False)
-            + f"\n\n{len(done)} of {len(table)} runs finished, {int(done.censored.sum())} censored. "
-            f"Dropout arms: {len(arms_done)} of {len(in_arms)} finished{arms_line}. "
+            + f"\n\n{rates_line}. {len(done)} of {len(table)} runs finished, "
+            f"{int(done.censored.sum())} at the epoch cap (the grid's by design). "
+            f"Study: {len(arms_done)} of {len(arms)} finished{arms_line}. "
             f"{table.wall_seconds.sum() / 3600:.2f} h of training so far, about "
             f"{study.hours_left(table):.1f} h left (each unfinished run at the mean of its "
             "finished peers)")

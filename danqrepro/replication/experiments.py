@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..data import data_kind, resolve_store, synthetic_store
+from ..runs import TERMINAL
 from .presets import Preset
 from ..train import TrainConfig
 
@@ -89,3 +90,52 @@ def study_configs(preset: Preset, data: str) -> list[TrainConfig]:
         ordered += [c for c in sorted(group, key=lambda c: (c.seed, -c.batch, c.dropout))
                     if c not in ordered]
     return ordered
+
+
+# -- the registered study (danqrepro.replication.plan) ----------------------------------
+
+def learning_rate_grid(preset: Preset, data: str) -> list[TrainConfig]:
+    """The runs of the plan's learning-rate rule (``preset.plan``): the fixed arm at each
+    batch size, at every rate of ``lr_grid``, on the rule's seeds (none of them a study
+    seed), each stopped at ``lr_grid_epochs`` (or the preset's cap, if lower)."""
+    plan = preset.plan
+    cap = min(plan.lr_grid_epochs, preset.max_epochs)
+    return [TrainConfig(dropout="fixed", seed=seed,
+                        **preset.recipe(data=data, batch=batch, learning_rate=rate, max_epochs=cap))
+            for batch in (preset.large_batch, preset.small_batch)
+            for rate in plan.lr_grid for seed in plan.lr_seeds]
+
+
+def chosen_learning_rates(grid: list[TrainConfig], records: list[dict | None]) -> dict[int, float] | None:
+    """The plan's rule applied to the grid's records: per batch size, the rate whose runs
+    reach the lowest mean best validation loss (the smaller rate on a tie; a run that
+    diverged before any finite loss counts as infinitely bad). None until every grid run
+    has ended."""
+    if any(r is None or r["status"] not in TERMINAL for r in records):
+        return None
+    losses: dict[int, dict[float, list[float]]] = {}
+    for config, record in zip(grid, records):
+        loss = record["best_val_loss"]
+        losses.setdefault(config.batch, {}).setdefault(config.learning_rate, []).append(
+            float("inf") if loss is None else loss)
+    return {batch: min(sorted(by_rate), key=lambda rate: sum(by_rate[rate]) / len(by_rate[rate]))
+            for batch, by_rate in losses.items()}
+
+
+def registered_study(preset: Preset, data: str, rates: dict[int, float]) -> list[TrainConfig]:
+    """The runs of the registered study (``preset.plan``), in the order to train them: seed by seed from
+    ``plan.first_seed``, the fixed and random runs at the large batch, then at the small
+    one (each at its rate from :func:`chosen_learning_rates`), so that a study stopped part
+    way holds whole pairs at both sizes; then the sensitivity arm (DanQ as published) at
+    both batch sizes, ``plan.sensitivity_pairs`` pairs each."""
+    plan = preset.plan
+    seeds = range(plan.first_seed, plan.first_seed + plan.pairs_per_batch)
+    batches = (preset.large_batch, preset.small_batch)
+    arms = [TrainConfig(dropout=dropout, seed=seed,
+                        **preset.recipe(data=data, batch=batch, learning_rate=rates[batch]))
+            for seed in seeds for batch in batches for dropout in ("fixed", "random")]
+    sensitivity = [TrainConfig(dropout=dropout, seed=seed,
+                               **preset.recipe(data=data, batch=batch, **dict(plan.sensitivity_recipe)))
+                   for seed in seeds[:plan.sensitivity_pairs] for batch in batches
+                   for dropout in ("fixed", "random")]
+    return arms + sensitivity

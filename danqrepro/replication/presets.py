@@ -23,9 +23,10 @@ RMSprop and zero biases.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 
 from ..data.synthetic import SyntheticSpec
+from .plan import PLAN, Plan
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class Preset:
     output_bias: str = "zero"
     # the rate of C1's DanQ-against-CNN runs (None: ``learning_rate``)
     comparison_learning_rate: float | None = None
+    # the registered study's plan at this scale (the smoke preset's is a miniature)
+    plan: Plan = field(default=PLAN, repr=False)
 
     @property
     def c1_learning_rate(self) -> float:
@@ -75,7 +78,9 @@ PRESETS = {p.name: p for p in [
     Preset("smoke", SyntheticSpec(n_train=2048, n_valid=512, n_test=512), "danq-tiny",
            "deepsea-tiny", n_train=1024, n_valid=None, max_epochs=3, patience=2,
            n_runs_random=2, n_runs_fixed=2, small_batch=64, large_batch=256,
-           full_max_epochs=2, description="seconds per run; for tests and CI only"),
+           full_max_epochs=2, description="seconds per run; for tests and CI only",
+           plan=replace(PLAN, lr_grid=(1e-3, 3e-3), lr_seeds=(900,), pairs_per_batch=2,
+                        sensitivity_pairs=1)),
     Preset("cpu", CPU_SYNTHETIC, "danq-cpu", "deepsea-cpu", n_train=None, n_valid=None,
            max_epochs=60, patience=5, n_runs_random=14, n_runs_fixed=6, small_batch=100,
            large_batch=1000, full_max_epochs=60, optimizer="adam", learning_rate=3e-3,
