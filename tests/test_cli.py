@@ -56,7 +56,7 @@ def test_bad_input_is_a_clear_error(tmp_path):
 
 
 def test_study_trains_the_learning_rate_grid_then_the_registered_runs(tmp_path):
-    r = cli("--debug", "study", "--preset", "smoke", "--runs", tmp_path / "runs", "--limit", 3,
+    r = cli("--debug", "study", "--preset", "smoke", "--runs", tmp_path / "runs", "--limit", 7,
             "--verbose", 0)
     assert r.returncode == 0, r.stderr
     names = sorted(p.name for p in (tmp_path / "runs").iterdir())
@@ -66,12 +66,12 @@ def test_study_trains_the_learning_rate_grid_then_the_registered_runs(tmp_path):
     assert len(grid) == 4 and all(n.startswith("danq-tiny-fixed-b") for n in grid)
     assert sorted(n.rsplit("-", 1)[0] for n in names if "-s100-" in n) == [
         "danq-tiny-fixed-b256-s100", "danq-tiny-fixed-b64-s100", "danq-tiny-random-b256-s100"]
-    assert "learning rates by the plan's rule: batch 64: " in r.stdout
+    assert "Learning rates by the plan's rule: batch 64: " in r.stdout
     r = cli("study", "--preset", "smoke", "--runs", tmp_path / "runs", "--status")
     assert r.returncode == 0, r.stderr
-    # the study: 2 pairs at 2 batch sizes, then 1 sensitivity pair at each
-    assert "7 of 16 runs finished, 7 at the epoch cap (the grid's by design). Study: 3 of 12 " \
-           "finished, 3 censored (100%), mean test ROC AUC" in r.stdout
-    assert "Learning rates by the plan's rule: batch 64: " in r.stdout
+    # smoke's study: 2 pairs at 2 batch sizes; C1's grid (2 models x 2 rates); 1 sensitivity
+    # pair at each batch size; C1's runs wait for their grid
+    assert "Finished: learning-rate grid 4 of 4; dropout arms 3 of 8; C1 grid 0 of 4; " \
+           "sensitivity arm 0 of 4. The dropout arms' finished runs: 3 at the epoch cap" in r.stdout
 
 

@@ -280,13 +280,30 @@ def test_the_learning_rate_rule_and_the_registered_study():
         records.append({"status": "finished" if value else "diverged", "best_val_loss": value})
     assert experiments.chosen_learning_rates(grid, records) == {1000: 2e-3, 100: 1e-3}  # tie: smaller
     assert experiments.chosen_learning_rates(grid, records[:-1] + [None]) is None
-    study = experiments.registered_study(p, "/data", {1000: 2e-3, 100: 1e-3})
-    assert len(study) == 20 * 4 + 6 * 4 and len(set(map(repr, study))) == len(study)
-    assert [(c.batch, c.dropout, c.seed, c.learning_rate) for c in study[:4]] == [
+    arms = experiments.registered_study(p, "/data", {1000: 2e-3, 100: 1e-3})
+    sensitivity = experiments.sensitivity_arm(p, "/data")
+    assert len(arms) == 20 * 4 and len(sensitivity) == 6 * 4
+    assert len(set(map(repr, arms + sensitivity))) == len(arms) + len(sensitivity)
+    assert [(c.batch, c.dropout, c.seed, c.learning_rate) for c in arms[:4]] == [
         (1000, "fixed", 100, 2e-3), (1000, "random", 100, 2e-3),
         (100, "fixed", 100, 1e-3), (100, "random", 100, 1e-3)]
-    arms, sensitivity = study[:80], study[80:]
     assert {c.seed for c in arms} == set(range(100, 120))  # none of the first study's or grid's
     assert {(c.optimizer, c.learning_rate, c.output_bias) for c in sensitivity} == {
         ("rmsprop", 1e-3, "zero")}
     assert {c.seed for c in sensitivity} == set(range(100, 106))
+
+
+def test_c1_runs_pair_the_matched_models_at_their_own_rates():
+    p = get_preset("cpu")
+    grid = experiments.c1_learning_rate_grid(p, "/order")
+    assert {(c.model, c.batch, c.max_epochs) for c in grid} == {
+        ("danq-cpu", 100, 15), ("deepsea-cpu-matched", 100, 15)}
+    assert len(grid) == 2 * 3 * 2
+    records = [{"status": "finished", "best_val_loss": (c.learning_rate if c.model == "danq-cpu"
+                                                         else 1 / c.learning_rate)} for c in grid]
+    rates = experiments.chosen_learning_rates(grid, records, by="model")
+    assert rates == {"danq-cpu": 1e-3, "deepsea-cpu-matched": 3e-3}
+    runs = experiments.c1_runs(p, "/order", rates)
+    assert [(c.model, c.seed, c.learning_rate) for c in runs[:2]] == [
+        ("danq-cpu", 100, 1e-3), ("deepsea-cpu-matched", 100, 3e-3)]
+    assert len(runs) == 10 and {c.dropout for c in runs} == {"fixed"}

@@ -4,6 +4,7 @@ import json
 
 import h5py
 import numpy as np
+import pytest
 import scipy.io
 
 from danqrepro.data import SyntheticSpec, class_ranges, generate, load_split
@@ -113,3 +114,38 @@ def test_learnability_knobs_plant_clusters_and_gc():
     logit = np.log(oracle / (1 - oracle))
     corr = [np.corrcoef(gc, logit[:, col])[0, 1] for col in histone[:8]]
     assert all(np.sign(corr) == signs[:8]), corr
+
+
+def test_order_rules_need_the_order_not_the_motifs():
+    from danqrepro.data.motifs import load_jaspar
+    from danqrepro.data.synthetic import OrderSpec, Rules
+    from danqrepro.evaluate import roc_auc
+    spec = SyntheticSpec(n_targets=919, n_motifs=16, n_pairs=8, copies=3, slot_fill=0.6,
+                         site_sharpness=2, gc_sd=0.04, min_information=10)
+    order = OrderSpec(n_rules=4, n_targets=40, spacing=(100, 600), fill=0.6)
+    plain, rules = Rules(spec, load_jaspar()), Rules(spec, load_jaspar(), order)
+    columns = [c for c, t in enumerate(rules.target_rules) if t["rule"] == "order"]
+    assert len(columns) == 40 and all(rules.target_rules[c]["class"] == "TF" for c in columns)
+    others = [c for c in range(919) if c not in columns]
+    # every other target keeps the rule it has without order rules
+    assert np.array_equal(rules.weights[:plain.n_features, others], plain.weights[:, others])
+    assert [rules.target_rules[c] for c in others] == [plain.target_rules[c] for c in others]
+    # the two sites of an instance sit in flank slots 100-600 bp apart
+    gaps = np.diff(rules.order_slots, axis=1).ravel()
+    assert rules.order_slots.shape[1] == 2 and (gaps > 0).all()
+    codes, labels, oracle, cooccurrence = rules.sample_with_cooccurrence(np.random.default_rng(3), 4000)
+    assert codes.shape == (4000, 1000) and oracle.shape == cooccurrence.shape == (4000, 919)
+    # the co-occurrence oracle differs only on the order targets
+    assert np.array_equal(oracle[:, others], cooccurrence[:, others])
+    # among the samples holding a target's two motifs (where the oracles differ) only the
+    # order tells positives: the co-occurrence oracle is a constant there, the oracle is not
+    for col in columns[:8]:
+        holding = oracle[:, col] != cooccurrence[:, col]
+        assert 450 < holding.sum() < 650  # 4000 x 0.92 non-empty x fill 0.6 / 4 rules
+        assert np.unique(cooccurrence[holding, col]).size == 1
+        assert roc_auc(labels[holding][:, [col]], oracle[holding][:, [col]])[0] > 0.75
+    # without order rules the co-occurrence oracle is the oracle
+    _, _, o, c = plain.sample_with_cooccurrence(np.random.default_rng(3), 100)
+    assert np.array_equal(o, c)
+    with pytest.raises(ValueError, match="n_targets=500: at most the"):
+        Rules(spec, load_jaspar(), OrderSpec(n_targets=500))

@@ -32,6 +32,7 @@ chunk by chunk (bounded memory, any N); valid and test are written whole with
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -98,6 +99,36 @@ class SyntheticSpec:
                              "(expected in [0, 1])")
 
 
+@dataclass(frozen=True)
+class OrderSpec:
+    """Order rules, added to a bundle for the C1 benchmark (off unless given).
+
+    An order rule is a pair of motifs (A, B) planted in two flank slots whose starts lie
+    ``spacing`` bp apart (beyond a CNN's receptive field), both on the forward strand, in
+    either order with equal chance: co-occurrence says nothing, only the order (A before B)
+    drives the rule's targets. ``n_targets`` of the TF targets (the last single-motif ones)
+    follow an order rule instead of their motif. A sample holds at most one order instance
+    (with chance ``fill``), its sites replacing flank slots' density motifs (and counting
+    towards a density group they belong to, as a flank motif does)."""
+
+    n_rules: int = 8
+    n_targets: int = 96
+    spacing: tuple[int, int] = (100, 600)
+    fill: float = 0.5
+
+    def validate(self, spec: SyntheticSpec) -> None:
+        low, high = self.spacing
+        if not (self.n_rules >= 1 and self.n_targets >= 1 and 0 < self.fill <= 1
+                and SLOT <= low <= high <= SEQ_LEN - SLOT):
+            raise ValueError(f"{self}: expected n_rules and n_targets >= 1, fill in (0, 1] "
+                             f"and {SLOT} <= spacing low <= high <= {SEQ_LEN - SLOT}")
+        n_singles = len(class_ranges(spec.n_targets)["TF"]) - round(
+            len(class_ranges(spec.n_targets)["TF"]) * spec.pair_target_fraction)
+        if self.n_targets > n_singles:
+            raise ValueError(f"n_targets={self.n_targets}: at most the {n_singles} "
+                             "single-motif TF targets can follow an order rule")
+
+
 class Rules:
     """The generating rules of a bundle: motifs, features and the target weights.
 
@@ -109,9 +140,9 @@ class Rules:
     follow GC and CpG content).
     """
 
-    def __init__(self, spec: SyntheticSpec, motifs: list[Motif]):
+    def __init__(self, spec: SyntheticSpec, motifs: list[Motif], order: OrderSpec | None = None):
         rng = np.random.default_rng([spec.seed, 0])
-        self.spec = spec
+        self.spec, self.order = spec, order
         k, p, g = spec.n_motifs, spec.n_pairs, spec.n_density_groups
         self.motifs = select_motifs(motifs, k, rng, max_length=min(16, SLOT // spec.copies),
                                     min_information=spec.min_information)
@@ -169,6 +200,35 @@ class Rules:
         self.dnase_matrix = np.zeros((k, n_dnase), np.float32)
         for i, members in enumerate(self.dnase_sets):
             self.dnase_matrix[members, i] = 1
+        if order is not None:
+            self._add_order_rules(order, tf_cols[-order.n_targets:])
+
+    def _add_order_rules(self, order: OrderSpec, columns: list[int]) -> None:
+        """Turn ``columns`` into order targets: features ``ordered`` (R) and ``reversed`` (R)
+        join ``F`` after the others, the targets weigh only their rule's ``ordered``. Drawn
+        from their own stream, so the other rules are those of the bundle without them."""
+        order.validate(self.spec)
+        rng = np.random.default_rng([self.spec.seed, 0, 1])
+        k, r = self.spec.n_motifs, order.n_rules
+        self.order_rules = [(int(a), int(b)) for a, b in
+                            (rng.choice(k, 2, replace=False) for _ in range(r))]
+        first_order = self.n_features
+        self.n_features += 2 * r
+        self.weights = np.concatenate([self.weights, np.zeros((2 * r, self.spec.n_targets),
+                                                              np.float32)])
+        for i, col in enumerate(columns):
+            rule = i % r
+            a, b = self.order_rules[rule]
+            self.weights[:first_order, col] = 0
+            self.weights[first_order + rule, col] = rng.uniform(8.0, 10.5)
+            self.target_rules[col] = {"class": "TF", "rule": "order", "order_rule": rule,
+                                      "motifs": [self.motifs[a].matrix_id, self.motifs[b].matrix_id]}
+        # flank slot pairs whose starts are spacing apart: where an instance may sit
+        central_start = SEQ_LEN // 2 - 100
+        flanks = [s for s in range(0, SEQ_LEN, SLOT) if not central_start <= s < central_start + 200]
+        low, high = order.spacing
+        self.order_slots = np.array([(i, j) for i, s in enumerate(flanks)
+                                     for j, t in enumerate(flanks) if low <= t - s <= high])
 
     def describe(self) -> dict:
         return {
@@ -179,7 +239,9 @@ class Rules:
                        "gap": gap} for a, b, gap in self.pairs],
             "density_groups": [[self.motifs[m].matrix_id for m in grp] for grp in self.groups],
             "targets": self.target_rules,
-        }
+        } | ({"order": {**asdict(self.order), "rules": [
+            {"first": self.motifs[a].matrix_id, "second": self.motifs[b].matrix_id}
+            for a, b in self.order_rules]}} if self.order else {})
 
     # -- sample generation -------------------------------------------------------
 
@@ -216,6 +278,12 @@ class Rules:
 
     def sample(self, rng: np.random.Generator, m: int):
         """``m`` forward samples: codes uint8 (m, 1000), labels uint8 (m, T), oracle float32 (m, T)."""
+        return self.sample_with_cooccurrence(rng, m)[:3]
+
+    def sample_with_cooccurrence(self, rng: np.random.Generator, m: int):
+        """:meth:`sample`, and the co-occurrence oracle float32 (m, T): the oracle of a
+        reader that sees which motifs an order instance holds but not their order (the
+        mean over both orders; equal to the oracle where there are no order rules)."""
         spec, k, p = self.spec, self.spec.n_motifs, self.spec.n_pairs
         codes, gc_z = self._background(rng, m)
         empty = rng.random(m) < spec.empty_fraction
@@ -250,17 +318,52 @@ class Rules:
         level = rng.random(m)
         flank_starts = [s for s in range(0, SEQ_LEN, SLOT)
                         if not central_start <= s < central_start + 200]
-        for start in flank_starts:
-            filled = ~empty & (rng.random(m) < spec.flank_fill * level)
+        reserved = np.zeros((m, len(flank_starts)), bool)  # flank slots an order instance holds
+        if self.order is not None:
+            ordered, reversed_, reserved, motif_counts = self._plant_order(codes, rng, empty, flank_starts)
+            density += motif_counts @ self.membership
+        for slot, start in enumerate(flank_starts):
+            filled = ~empty & (rng.random(m) < spec.flank_fill * level) & ~reserved[:, slot]
             motif_index = self.groups[group, rng.integers(self.groups.shape[1], size=m)]
             self._plant(codes, rng, filled, motif_index, np.full(m, start), SLOT)
             np.add.at(density, (np.flatnonzero(filled), group[filled]), 1)
         dnase = (central @ self.dnase_matrix > 0).astype(np.float32)
         parts = [central, paired, dnase, density] + ([gc_z[:, None]] if spec.gc_sd > 0 else [])
-        features = np.concatenate(parts, axis=1)
+        features = np.concatenate(parts + ([ordered, reversed_] if self.order else []), axis=1)
         oracle = 1 / (1 + np.exp(-(features @ self.weights + self.bias)))
         labels = (rng.random(oracle.shape) < oracle).astype(np.uint8)
-        return codes, labels, oracle.astype(np.float32)
+        cooccurrence = oracle
+        if self.order is not None:  # the same instance in the other order, averaged in
+            swapped = np.concatenate(parts + [reversed_, ordered], axis=1)
+            cooccurrence = (oracle + 1 / (1 + np.exp(-(swapped @ self.weights + self.bias)))) / 2
+        return codes, labels, oracle.astype(np.float32), cooccurrence.astype(np.float32)
+
+    def _plant_order(self, codes, rng, empty, flank_starts):
+        """Plant at most one order instance per sample (see :class:`OrderSpec`). Returns
+        ``ordered`` and ``reversed`` (m, R) indicators, the flank slots taken (m, slots)
+        and the motifs planted (m, K) counts."""
+        m, r, k = codes.shape[0], self.order.n_rules, self.spec.n_motifs
+        has = ~empty & (rng.random(m) < self.order.fill)
+        rule = rng.integers(r, size=m)
+        a_first = rng.random(m) < 0.5
+        slots = self.order_slots[rng.integers(len(self.order_slots), size=m)]  # (m, 2)
+        ordered, reversed_ = np.zeros((m, r), np.float32), np.zeros((m, r), np.float32)
+        reserved = np.zeros((m, len(flank_starts)), bool)
+        counts = np.zeros((m, k), np.float32)
+        starts = np.asarray(flank_starts)
+        for j, (a, b) in enumerate(self.order_rules):
+            for forward, first_second, indicator in ((True, (a, b), ordered), (False, (b, a), reversed_)):
+                rows = np.flatnonzero(has & (rule == j) & (a_first == forward))
+                for which, motif in enumerate(first_second):
+                    site = self.site_motifs[motif]
+                    offset = (rng.random(rows.size) * (SLOT - site.length + 1)).astype(np.int64)
+                    pos = starts[slots[rows, which]] + offset
+                    codes[rows[:, None], pos[:, None] + np.arange(site.length)] = site.sample(rng, rows.size)
+                    reserved[rows, slots[rows, which]] = True
+                    counts[rows, motif] += 1
+                indicator[rows, j] = 1
+        return ordered, reversed_, reserved, counts
+
 
 
 def _matlab_header() -> bytes:
@@ -297,12 +400,13 @@ def create_mat73(path: Path, datasets: dict[str, tuple[tuple, str]]) -> h5py.Fil
 
 
 def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(),
-             progress: bool = True, overwrite: bool = False) -> Path:
+             progress: bool = True, overwrite: bool = False, order: OrderSpec | None = None) -> Path:
     """Write a synthetic bundle (train.mat, valid.mat, test.mat, oracle.h5, synthetic.json).
 
     The bundle is written to a temporary directory and renamed into place at the end.
-    An existing bundle with the same spec is reused; one with another spec raises unless
-    ``overwrite``.
+    An existing bundle with the same spec (and ``order``) is reused; one with another
+    raises unless ``overwrite``. With ``order`` (:class:`OrderSpec`), ``oracle.h5`` also
+    holds the co-occurrence oracle of each split (``cooccurrence_<split>``).
 
     Returns
     -------
@@ -316,20 +420,23 @@ def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(),
         if not isinstance(held, dict) or "spec" not in held:
             raise DataError(f"{meta_path}: not a danqrepro synthetic bundle description (no "
                             "'spec'); choose another directory, or pass --overwrite to replace it")
-        if held["spec"] == asdict(spec):
+        as_json = json.loads(json.dumps(order and asdict(order)))  # tuples read back as lists
+        if held["spec"] == asdict(spec) and held.get("order") == as_json:
             return out
         raise FileExistsError(f"{out}: a synthetic bundle with another spec exists; "
                               "pass overwrite=True (CLI: --overwrite) to replace it")
-    rules = Rules(spec, load_jaspar(spec.jaspar_release))
+    rules = Rules(spec, load_jaspar(spec.jaspar_release), order)
     started = time.time()
     with atomic_directory(out, (Marker(SYNTHETIC_META, "generator_version"),), overwrite) as tmp:
-        oracle_shapes = {split: ((n, spec.n_targets), "float16") for split, n in spec.sizes().items()}
+        oracle_shapes = {name: ((n, spec.n_targets), "float16") for split, n in spec.sizes().items()
+                         for name in ([split] + ([f"cooccurrence_{split}"] if order else []))}
         with _create_allocated(tmp / ORACLE_FILE, oracle_shapes) as oracle_file:
             for split_id, (split, n) in enumerate(spec.sizes().items()):
                 _write_split(tmp, split, split_id, n, spec, rules, oracle_file, progress)
         write_json_atomic(tmp / SYNTHETIC_META, {
             "generator_version": GENERATOR_VERSION,
             "spec": asdict(spec),
+            **({"order": asdict(order)} if order else {}),
             "jaspar": {"release": spec.jaspar_release, "collection": "CORE",
                        "tax_group": "vertebrates"},
             "rules": rules.describe(),
@@ -339,35 +446,38 @@ def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(),
 
 
 def _write_split(tmp, split, split_id, n, spec, rules, oracle_file, progress):
-    oracle_ds = oracle_file[split]
     if split == "train":  # MATLAB v7.3 / HDF5, filled slab by slab along the sample axis
         with create_mat73(tmp / "train.mat", {"trainxdata": ((SEQ_LEN, 4, n), "uint8"),
                                               "traindata": ((spec.n_targets, n), "uint8")}) as f:
             xs, ys = f["trainxdata"], f["traindata"]
-            for a, b, x, labels in _samples(split, split_id, n, spec, rules, oracle_ds, progress):
+            for a, b, x, labels in _samples(split, split_id, n, spec, rules, oracle_file, progress):
                 xs[:, :, a:b] = x.transpose(1, 2, 0)
                 ys[:, a:b] = labels.T
         return
     x_all = np.empty((n, 4, SEQ_LEN), np.uint8)
     y_all = np.empty((n, spec.n_targets), np.uint8)
-    for a, b, x, labels in _samples(split, split_id, n, spec, rules, oracle_ds, progress):
+    for a, b, x, labels in _samples(split, split_id, n, spec, rules, oracle_file, progress):
         x_all[a:b] = x.transpose(0, 2, 1)
         y_all[a:b] = labels
     scipy.io.savemat(tmp / f"{split}.mat", {f"{split}xdata": x_all, f"{split}data": y_all},
                      format="5", do_compression=False)
 
 
-def _samples(split, split_id, n, spec, rules, oracle_ds, progress):
+def _samples(split, split_id, n, spec, rules, oracle_file, progress):
     """Yield ``(a, b, one_hot (m, L, 4), labels (m, T))`` for the split's rows ``a:b``, chunk
-    by chunk (the forward half, then its reverse complements), writing the oracle's rows."""
+    by chunk (the forward half, then its reverse complements), writing the oracles' rows."""
     half = n // 2
+    oracle_ds, cooccurrence_ds = oracle_file[split], oracle_file.get(f"cooccurrence_{split}")
     bar = tqdm(total=n, desc=f"synth {split}", unit="seq", unit_scale=True, disable=not progress)
     for chunk, start in enumerate(range(0, half, CHUNK)):
         m = min(CHUNK, half - start)
-        codes, labels, oracle = rules.sample(np.random.default_rng([spec.seed, 1 + split_id, chunk]), m)
+        codes, labels, oracle, cooccurrence = rules.sample_with_cooccurrence(
+            np.random.default_rng([spec.seed, 1 + split_id, chunk]), m)
         for offset, c in ((0, codes), (half, reverse_complement_codes(codes))):
             a, b = offset + start, offset + start + m
             oracle_ds[a:b] = oracle
+            if cooccurrence_ds is not None:
+                cooccurrence_ds[a:b] = cooccurrence
             yield a, b, codes_to_one_hot(c), labels
         bar.update(2 * m)
     bar.close()

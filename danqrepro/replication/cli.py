@@ -30,49 +30,62 @@ def add_study(sub) -> None:
 
 
 def study_command(args) -> None:
-    """The registered study (:mod:`danqrepro.replication.plan`): first the learning-rate
-    rule's grid, then, at the rates it chose, the study's runs."""
+    """The registered study (:func:`experiments.study_runs`): each learning-rate grid, then
+    the runs at the rates it chose; ``--limit N`` trains the first N of the whole list."""
     from ..runcache import RunCache
     from . import experiments, project, study
     from .presets import get_preset
     preset = get_preset(args.preset)
     experiments.check_parameters(args.data)
     data = experiments.data_path(preset, args.data)
+    c1_data = experiments.order_data_path(preset)
     cache = RunCache(Path(args.runs) if args.runs else project.runs_dir())
-    grid = experiments.learning_rate_grid(preset, data)
     if args.status:
-        rates = experiments.chosen_learning_rates(grid, cache.records(grid))
-        runs = experiments.registered_study(preset, data, rates) if rates else []
-        print(status_report(grid, runs, rates, cache))
+        print(status_report(experiments.study_runs(preset, data, c1_data, cache.records), cache))
         return
     from ..executor import train_many
-    options = dict(workers=args.workers, address=args.address, threads=args.threads,
-                   gpus_per_run=args.gpus_per_run, verbose=args.verbose)
-    rates = experiments.chosen_learning_rates(grid, train_many(cache, grid, **options))
-    print("learning rates by the plan's rule: "
-          + ", ".join(f"batch {b}: {r:g}" for b, r in sorted(rates.items())))
-    records = train_many(cache, experiments.registered_study(preset, data, rates)[:args.limit],
-                         **options)
+    budget = [args.limit]
+
+    def train(configs):
+        """Train the configs within the limit; the records (None for those beyond it)."""
+        if budget[0] is None:
+            return train_many(cache, configs, workers=args.workers, address=args.address,
+                              threads=args.threads, gpus_per_run=args.gpus_per_run,
+                              verbose=args.verbose)
+        now, budget[0] = configs[:budget[0]], max(0, budget[0] - len(configs))
+        records = train_many(cache, now, workers=args.workers, address=args.address,
+                             threads=args.threads, gpus_per_run=args.gpus_per_run,
+                             verbose=args.verbose) if now else []
+        return records + [None] * (len(configs) - len(now))
+
+    runs = experiments.study_runs(preset, data, c1_data, train)
+    print(_rates_line(runs))
+    records = [r for r in cache.records(runs["configs"]) if r]
     print(study.table(records).to_string(index=False))
 
 
-def status_report(grid, runs, rates: dict[int, float] | None, cache) -> str:
-    """Where each run stands (the learning-rate grid, then the study), then one paragraph:
-    the rates chosen, runs finished and censored, the study arms' AUC, hours spent and left."""
+def _rates_line(runs: dict) -> str:
+    parts = [f"batch {b}: {r:g}" for b, r in sorted((runs["rates"] or {}).items())]
+    parts += [f"{m}: {r:g}" for m, r in sorted((runs["c1_rates"] or {}).items())]
+    return ("Learning rates by the plan's rule: " + ", ".join(parts) if parts else
+            "No learning-rate grid has finished: the study's runs are not fixed yet")
+
+
+def status_report(runs: dict, cache) -> str:
+    """Where each run of :func:`experiments.study_runs` stands, then one paragraph: the
+    rates chosen, runs finished per phase, the dropout arms' AUC, hours spent and left."""
     from . import study
-    table = study.progress(grid + runs, cache)
-    done = table[table.state == "finished"]
-    arms = table.iloc[len(grid):]
-    arms_done = arms[arms.state == "finished"]
-    arms_line = (f", {int(arms_done.censored.sum())} censored ({arms_done.censored.mean():.0%}), "
-                 f"mean test ROC AUC {arms_done.test_roc_mean.mean():.4f}" if len(arms_done) else "")
-    rates_line = ("Learning rates by the plan's rule: "
-                  + ", ".join(f"batch {b}: {r:g}" for b, r in sorted(rates.items())) if rates else
-                  "The learning-rate grid has not finished: the study's runs are not fixed yet")
+    table = study.progress(runs["configs"], cache)
+    phase = [name for name, configs in runs["phases"].items() for _ in configs]
+    table.insert(0, "phase", phase)
+    finished = table.state == "finished"
+    counts = "; ".join(f"{name} {int(finished[table.phase == name].sum())} of "
+                       f"{len(configs)}" for name, configs in runs["phases"].items() if configs)
+    arms = table[finished & (table.phase == "dropout arms")]
+    arms_line = (f" The dropout arms' finished runs: {int(arms.censored.sum())} at the epoch cap, "
+                 f"mean test ROC AUC {arms.test_roc_mean.mean():.4f}." if len(arms) else "")
     return (table.to_string(index=False)
-            + f"\n\n{rates_line}. {len(done)} of {len(table)} runs finished, "
-            f"{int(done.censored.sum())} at the epoch cap (the grid's by design). "
-            f"Study: {len(arms_done)} of {len(arms)} finished{arms_line}. "
+            + f"\n\n{_rates_line(runs)}. Finished: {counts}.{arms_line} "
             f"{table.wall_seconds.sum() / 3600:.2f} h of training so far, about "
             f"{study.hours_left(table):.1f} h left (each unfinished run at the mean of its "
-            "finished peers)")
+            "finished peers; phases not yet fixed by their grid not counted)")

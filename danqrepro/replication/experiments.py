@@ -106,36 +106,108 @@ def learning_rate_grid(preset: Preset, data: str) -> list[TrainConfig]:
             for rate in plan.lr_grid for seed in plan.lr_seeds]
 
 
-def chosen_learning_rates(grid: list[TrainConfig], records: list[dict | None]) -> dict[int, float] | None:
-    """The plan's rule applied to the grid's records: per batch size, the rate whose runs
-    reach the lowest mean best validation loss (the smaller rate on a tie; a run that
-    diverged before any finite loss counts as infinitely bad). None until every grid run
-    has ended."""
+def chosen_learning_rates(grid: list[TrainConfig], records: list[dict | None],
+                          by: str = "batch") -> dict | None:
+    """The plan's rule applied to the grid's records: per value of the config field ``by``
+    (the batch size for the dropout arms, the model for C1), the rate whose runs reach the
+    lowest mean best validation loss (the smaller rate on a tie; a run that diverged before
+    any finite loss counts as infinitely bad). None until every grid run has ended."""
     if any(r is None or r["status"] not in TERMINAL for r in records):
         return None
-    losses: dict[int, dict[float, list[float]]] = {}
+    losses: dict = {}
     for config, record in zip(grid, records):
         loss = record["best_val_loss"]
-        losses.setdefault(config.batch, {}).setdefault(config.learning_rate, []).append(
+        losses.setdefault(getattr(config, by), {}).setdefault(config.learning_rate, []).append(
             float("inf") if loss is None else loss)
-    return {batch: min(sorted(by_rate), key=lambda rate: sum(by_rate[rate]) / len(by_rate[rate]))
-            for batch, by_rate in losses.items()}
+    return {key: min(sorted(by_rate), key=lambda rate: sum(by_rate[rate]) / len(by_rate[rate]))
+            for key, by_rate in losses.items()}
 
 
 def registered_study(preset: Preset, data: str, rates: dict[int, float]) -> list[TrainConfig]:
-    """The runs of the registered study (``preset.plan``), in the order to train them: seed by seed from
-    ``plan.first_seed``, the fixed and random runs at the large batch, then at the small
-    one (each at its rate from :func:`chosen_learning_rates`), so that a study stopped part
-    way holds whole pairs at both sizes; then the sensitivity arm (DanQ as published) at
-    both batch sizes, ``plan.sensitivity_pairs`` pairs each."""
+    """The dropout arms of the registered study (``preset.plan``), in the order to train
+    them: seed by seed from ``plan.first_seed``, the fixed and random runs at the large
+    batch, then at the small one, each at its rate from :func:`chosen_learning_rates`, so
+    that a study stopped part way holds whole pairs at both sizes."""
     plan = preset.plan
     seeds = range(plan.first_seed, plan.first_seed + plan.pairs_per_batch)
-    batches = (preset.large_batch, preset.small_batch)
-    arms = [TrainConfig(dropout=dropout, seed=seed,
+    return [TrainConfig(dropout=dropout, seed=seed,
                         **preset.recipe(data=data, batch=batch, learning_rate=rates[batch]))
-            for seed in seeds for batch in batches for dropout in ("fixed", "random")]
-    sensitivity = [TrainConfig(dropout=dropout, seed=seed,
-                               **preset.recipe(data=data, batch=batch, **dict(plan.sensitivity_recipe)))
-                   for seed in seeds[:plan.sensitivity_pairs] for batch in batches
-                   for dropout in ("fixed", "random")]
-    return arms + sensitivity
+            for seed in seeds for batch in (preset.large_batch, preset.small_batch)
+            for dropout in ("fixed", "random")]
+
+
+def sensitivity_arm(preset: Preset, data: str) -> list[TrainConfig]:
+    """The plan's sensitivity arm: DanQ trained as published (``plan.sensitivity_recipe``)
+    at both batch sizes, ``plan.sensitivity_pairs`` pairs each, seed by seed."""
+    plan = preset.plan
+    seeds = range(plan.first_seed, plan.first_seed + plan.sensitivity_pairs)
+    return [TrainConfig(dropout=dropout, seed=seed,
+                        **preset.recipe(data=data, batch=batch, **dict(plan.sensitivity_recipe)))
+            for seed in seeds for batch in (preset.large_batch, preset.small_batch)
+            for dropout in ("fixed", "random")]
+
+
+def order_data_path(preset: Preset) -> str:
+    """C1's benchmark: the preset's synthetic bundle with order rules
+    (:data:`~danqrepro.replication.presets.C1_ORDER`), generated and converted into the
+    data cache on first use. (Beside :func:`danqrepro.data.synthetic_store` rather than in
+    it: the training path's code stays as the study's runs recorded it.)"""
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    from ..data import cache_dir, convert, generate
+    from ..data.synthetic import GENERATOR_VERSION
+    from .presets import C1_ORDER
+    described = {"generator_version": GENERATOR_VERSION, **asdict(preset.synthetic),
+                 "order": asdict(C1_ORDER)}
+    digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:10]
+    name = f"synthetic-order-s{preset.synthetic.seed}-n{preset.synthetic.n_train}-{digest}"
+    bundle = generate(cache_dir() / "bundles" / name, preset.synthetic, progress=False, order=C1_ORDER)
+    return str(convert(bundle, cache_dir() / "stores" / name, progress=False).path)
+
+
+def c1_learning_rate_grid(preset: Preset, data: str) -> list[TrainConfig]:
+    """The learning-rate rule's runs for C1: each of ``plan.c1_models`` (fixed dropout, at
+    ``plan.c1_batch``) at every rate of the grid, on the rule's seeds, on C1's benchmark."""
+    plan = preset.plan
+    cap = min(plan.lr_grid_epochs, preset.max_epochs)
+    return [TrainConfig(dropout="fixed", seed=seed,
+                        **preset.recipe(data=data, model=model, batch=plan.c1_batch,
+                                        learning_rate=rate, max_epochs=cap))
+            for model in plan.c1_models for rate in plan.lr_grid for seed in plan.lr_seeds]
+
+
+def c1_runs(preset: Preset, data: str, rates: dict[str, float]) -> list[TrainConfig]:
+    """C1's runs: DanQ and the capacity-matched CNN (``plan.c1_models``), each at its rate
+    from the rule (``rates``: model -> rate), ``plan.c1_seeds`` seeds from the study's
+    first, seed by seed, on C1's benchmark (``data``: :func:`order_data_path`)."""
+    plan = preset.plan
+    return [TrainConfig(dropout="fixed", seed=seed,
+                        **preset.recipe(data=data, model=model, batch=plan.c1_batch,
+                                        learning_rate=rates[model]))
+            for seed in range(plan.first_seed, plan.first_seed + plan.c1_seeds)
+            for model in plan.c1_models]
+
+
+def study_runs(preset: Preset, data: str, c1_data: str, train) -> dict:
+    """Every run of the registered study, phase by phase, in the order to train them: the
+    learning-rate grid, the dropout arms at its rates, C1's grid and runs (on C1's
+    benchmark ``c1_data``), the sensitivity arm. ``train(configs)`` returns their records
+    (training them, or reading them: ``RunCache.records``); a phase whose grid has not
+    ended adds no runs. Returns ``phases`` (name -> configs, in order), ``configs`` (all of
+    them, in order), ``rates`` and ``c1_rates``."""
+    grid = learning_rate_grid(preset, data)
+    rates = chosen_learning_rates(grid, train(grid))
+    arms = registered_study(preset, data, rates) if rates else []
+    train(arms)
+    c1_grid = c1_learning_rate_grid(preset, c1_data)
+    c1_rates = chosen_learning_rates(c1_grid, train(c1_grid), by="model")
+    c1 = c1_runs(preset, c1_data, c1_rates) if c1_rates else []
+    train(c1)
+    sensitivity = sensitivity_arm(preset, data)
+    train(sensitivity)
+    phases = {"learning-rate grid": grid, "dropout arms": arms, "C1 grid": c1_grid, "C1": c1,
+              "sensitivity arm": sensitivity}
+    return {"phases": phases, "configs": [c for p in phases.values() for c in p],
+            "rates": rates, "c1_rates": c1_rates}

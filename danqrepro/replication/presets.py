@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-from ..data.synthetic import SyntheticSpec
+from ..data.synthetic import OrderSpec, SyntheticSpec
 from .plan import PLAN, Plan
 
 
@@ -69,6 +69,10 @@ class Preset:
         return asdict(self)
 
 
+# C1's benchmark: the cpu benchmark with order rules beyond the CNN's receptive field
+# (plan.c1_spacing), 96 of its single-motif TF targets following 8 of them
+C1_ORDER = OrderSpec(n_rules=8, n_targets=96, spacing=PLAN.c1_spacing, fill=0.5)
+
 # The benchmark of the cpu preset: learnable within the steps a CPU study affords.
 CPU_SYNTHETIC = SyntheticSpec(n_train=40_000, n_valid=4_000, n_test=8_000, n_motifs=16,
                               n_pairs=8, copies=3, slot_fill=0.6, flank_fill=0.3,
@@ -80,7 +84,8 @@ PRESETS = {p.name: p for p in [
            n_runs_random=2, n_runs_fixed=2, small_batch=64, large_batch=256,
            full_max_epochs=2, description="seconds per run; for tests and CI only",
            plan=replace(PLAN, lr_grid=(1e-3, 3e-3), lr_seeds=(900,), pairs_per_batch=2,
-                        sensitivity_pairs=1)),
+                        sensitivity_pairs=1, c1_models=("danq-tiny", "deepsea-tiny"),
+                        c1_batch=64, c1_seeds=1)),
     Preset("cpu", CPU_SYNTHETIC, "danq-cpu", "deepsea-cpu", n_train=None, n_valid=None,
            max_epochs=60, patience=5, n_runs_random=14, n_runs_fixed=6, small_batch=100,
            large_batch=1000, full_max_epochs=60, optimizer="adam", learning_rate=3e-3,
