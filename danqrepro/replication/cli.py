@@ -58,7 +58,9 @@ def study_command(args) -> None:
                              verbose=args.verbose) if now else []
         return records + [None] * (len(configs) - len(now))
 
-    runs = experiments.study_runs(preset, data, c1_data, train)
+    from .order import score_missing
+    runs = experiments.study_runs(preset, data, c1_data, train,
+                                  after_c1=lambda configs: score_missing(cache, configs))
     print(_rates_line(runs))
     records = [r for r in cache.records(runs["configs"]) if r]
     print(study.table(records).to_string(index=False))

@@ -190,12 +190,13 @@ def c1_runs(preset: Preset, data: str, rates: dict[str, float]) -> list[TrainCon
             for model in plan.c1_models]
 
 
-def study_runs(preset: Preset, data: str, c1_data: str, train) -> dict:
+def study_runs(preset: Preset, data: str, c1_data: str, train, after_c1=None) -> dict:
     """Every run of the registered study, phase by phase, in the order to train them: the
     learning-rate grid, the dropout arms at its rates, C1's grid and runs (on C1's
     benchmark ``c1_data``), the sensitivity arm. ``train(configs)`` returns their records
     (training them, or reading them: ``RunCache.records``); a phase whose grid has not
-    ended adds no runs. Returns ``phases`` (name -> configs, in order), ``configs`` (all of
+    ended adds no runs; ``after_c1(configs)``, where given, follows C1's runs (scoring
+    them: :func:`danqrepro.replication.order.score_missing`). Returns ``phases`` (name -> configs, in order), ``configs`` (all of
     them, in order), ``rates`` and ``c1_rates``."""
     grid = learning_rate_grid(preset, data)
     rates = chosen_learning_rates(grid, train(grid))
@@ -205,6 +206,8 @@ def study_runs(preset: Preset, data: str, c1_data: str, train) -> dict:
     c1_rates = chosen_learning_rates(c1_grid, train(c1_grid), by="model")
     c1 = c1_runs(preset, c1_data, c1_rates) if c1_rates else []
     train(c1)
+    if after_c1:
+        after_c1(c1)
     sensitivity = sensitivity_arm(preset, data)
     train(sensitivity)
     phases = {"learning-rate grid": grid, "dropout arms": arms, "C1 grid": c1_grid, "C1": c1,
