@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from .data.deepsea import N_TARGETS, class_ranges
 from .data.fasta import FastaFile
-from .sequence import codes_to_one_hot, fit_length, reverse_complement
+from .sequence import codes_to_one_hot, reverse_complement
 from .files import DataError, atomic_file
 
 
@@ -116,14 +116,14 @@ def predict_fasta(model, fasta: str | os.PathLike, out: str | os.PathLike, names
     reader = FastaFile(fasta)
     try:
         for name in reader.names:  # every record checked before any prediction
-            reader.codes(name)
+            reader.check(name)
             if length is None and reader.length(name) != seq_len:
                 raise DataError(f"{reader.path}: record {name!r} (line {reader.line_of(name)}) has "
                                 f"{reader.length(name)} bases, the model takes {seq_len}; pass a "
                                 f"length (CLI: --fit) to centre, crop and pad")
 
         def one_hot(block):
-            return codes_to_one_hot(np.stack([fit_length(reader.codes(n), seq_len) for n in block]))
+            return codes_to_one_hot(np.stack([reader.codes(n, seq_len) for n in block]))
 
         def batches():
             # the model runs on one batch (in a thread: TensorFlow releases the GIL) while

@@ -62,6 +62,26 @@ class RunCache:
         """:meth:`record` of each config, training nothing."""
         return [self.record(c) for c in configs]
 
+    def find(self, config: TrainConfig) -> Path | None:
+        """The directory of ``config``'s run found from the records alone, opening no data
+        (a data cache may not hold the store, say in a fresh checkout): the run with the
+        same settings on data of the same name (the store's directory name), or None."""
+        want = config.to_dict()
+        name = Path(want.pop("data")).name
+        prefix = f"{config.model}-{config.dropout}-b{config.batch}-s{config.seed}-"
+        for run_dir in sorted(self.root.glob(prefix + "*")):
+            record = load_run(run_dir)
+            if record is None:
+                continue
+            held = TrainConfig.from_dict(record["config"]).to_dict()
+            if Path(held.pop("data")).name == name and held == want:
+                return run_dir
+        return None
+
+    def found_records(self, configs: list[TrainConfig]) -> list[dict | None]:
+        """The records of :meth:`find`'s runs (None where there is none), opening no data."""
+        return [load_run(d) if (d := self.find(c)) else None for c in configs]
+
     def metrics(self, config: TrainConfig, split: str = "test") -> dict:
         """The per-target metrics a finished run wrote (``metrics-<split>.json``)."""
         return read_json(self.path(config) / f"metrics-{split}.json", "run metrics")

@@ -55,7 +55,7 @@ def test_bad_input_is_a_clear_error(tmp_path):
     assert not (tmp_path / "store").exists()
 
 
-def test_study_trains_the_learning_rate_grid_then_the_registered_runs(tmp_path):
+def test_study_trains_the_learning_rate_grid_then_the_registered_runs(tmp_path, monkeypatch):
     r = cli("--debug", "study", "--preset", "smoke", "--runs", tmp_path / "runs", "--limit", 7,
             "--verbose", 0)
     assert r.returncode == 0, r.stderr
@@ -73,5 +73,11 @@ def test_study_trains_the_learning_rate_grid_then_the_registered_runs(tmp_path):
     # pair at each batch size; C1's runs wait for their grid
     assert "Finished: learning-rate grid 4 of 4; dropout arms 3 of 8; C1 grid 0 of 4; " \
            "sensitivity arm 0 of 4. The dropout arms' finished runs: 3 at the epoch cap" in r.stdout
+    # the status is read from the records: an empty data cache stays empty (issue 28, 12)
+    empty = tmp_path / "fresh-cache"
+    monkeypatch.setenv("DANQREPRO_CACHE", str(empty))
+    again = cli("study", "--preset", "smoke", "--runs", tmp_path / "runs", "--status")
+    assert again.returncode == 0 and "dropout arms 3 of 8" in again.stdout
+    assert not empty.exists() or not any(empty.rglob("*"))
 
 

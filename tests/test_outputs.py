@@ -12,6 +12,7 @@ import pytest
 
 from danqrepro import files
 from danqrepro.runs import load_run
+from danqrepro.sequence import codes_to_one_hot, encode
 from danqrepro.train import TrainConfig, train
 
 from test_own_data import SEQS, write_fasta, write_labels
@@ -196,6 +197,68 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(command, tiny_store, tmp_pat
     assert last.startswith(f"danqrepro {command}: error: {out}") and "File too large" in last, last
     assert "Exception ignored" not in r.stderr
     assert not [p for p in tmp_path.rglob("*") if ".tmp-" in p.name or ".partial-" in p.name]
+
+
+# 10: a record of any length converts in bounded memory with a length; without, a clear limit
+
+def test_long_records_are_read_by_their_window(tmp_path):
+    import tracemalloc
+
+    from danqrepro.data.fasta import MAX_WHOLE_RECORD, convert_fasta
+    from danqrepro.data.store import open_store
+    rng = np.random.default_rng(1)
+    long = "".join(rng.choice(list("ACGT"), 9_000_000))
+
+    def peak_converting(chrom, out):
+        seqs = {"chrom": chrom, **{f"s{i}": "ACGT" * 250 for i in range(9)}}
+        fasta = write_fasta(tmp_path / f"{out}.fa", seqs)
+        labels = write_labels(tmp_path / "l.tsv", {n: "101" for n in seqs})
+        tracemalloc.start()
+        convert_fasta(fasta, labels, tmp_path / out, length=1000, valid_fraction=0.2, seed=0,
+                      progress=False)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak, fasta, labels
+
+    # both past the 4 MB blocks the input is hashed in
+    short_peak = peak_converting(long[:4_500_000], "short")[0]
+    long_peak, fasta, labels = peak_converting(long, "long")
+    # memory does not grow with the record: 4.5 Mb more read whole would add over 30 MB
+    assert long_peak < short_peak + 500_000, (long_peak, short_peak)
+    store = open_store(tmp_path / "long")
+    rows = [store.split(s).read()[0] for s in ("train", "valid")]
+    centre = codes_to_one_hot(encode(long[len(long) // 2 - 500:len(long) // 2 + 500])[None])[0]
+    assert any((r == centre).all(axis=(1, 2)).any() for r in rows)  # the record's centred window
+    r = cli("convert", "--fasta", fasta, "--labels", labels, "--valid-fraction", 0.2, tmp_path / "s2")
+    one_line_error(r, "'chrom' has 9000000 bases", f"over the {MAX_WHOLE_RECORD}", "--length")
+
+
+# 11: FASTA files are indexed into the data cache: nothing appears beside an input, and a
+# read-only directory without an index reads
+
+def test_fasta_indexes_stay_out_of_the_inputs_directories(fasta_and_labels, tmp_path):
+    import stat
+
+    from danqrepro.data.fasta import FastaFile, write_index
+    fasta, labels = fasta_and_labels
+    inputs = fasta.parent
+    before = sorted(p.name for p in inputs.iterdir())
+    inputs.chmod(stat.S_IRUSR | stat.S_IXUSR)  # read-only (for all but root), as a shared genome
+    try:
+        r = cli("convert", "--fasta", fasta, "--labels", labels, "--valid-fraction", 0.3,
+                tmp_path.parent / f"{tmp_path.name}-out")
+        assert r.returncode == 0, r.stderr
+        assert sorted(p.name for p in inputs.iterdir()) == before  # no .fai beside q.fa
+    finally:
+        inputs.chmod(stat.S_IRWXU)
+    # the index is samtools' (name, length, offset, bases and bytes per line)
+    (tmp_path / "w.fa").write_text(">x\nACGTAACGTA\nACGTAACGTA\nACGTA\n>y desc\nGG\n")
+    write_index(tmp_path / "w.fa", tmp_path / "w.fai")
+    assert (tmp_path / "w.fai").read_text() == "x\t25\t3\t10\t11\n" "y\t2\t39\t2\t3\n"
+    assert FastaFile(tmp_path / "w.fa").sequence("x", 9, 12) == "AAC"
+    (tmp_path / "bad.fa").write_text(">x\nACGT\nAC\nACGT\n")
+    with pytest.raises(files.DataError, match=r"bad\.fa: line 4: record 'x' has lines of unequal width"):
+        FastaFile(tmp_path / "bad.fa")
 
 
 # 8: broken or foreign files are one line, or recovered from

@@ -127,7 +127,7 @@ BAD = {
         r"valid\.fa: record 'e' \(line 5\) has 4 bases where 'a' has 10; pass a length"),
     "an empty split": (
         lambda t: ({"train": by_split(t)["train"], "valid": write_fasta(t / "empty.fa", {})},
-                   LABELS), r"empty\.fa: not a well-formed FASTA file"),
+                   LABELS), r"empty\.fa: no FASTA records"),
 }
 
 

@@ -307,3 +307,11 @@ def test_c1_runs_pair_the_matched_models_at_their_own_rates():
     assert [(c.model, c.seed, c.learning_rate) for c in runs[:2]] == [
         ("danq-cpu", 100, 1e-3), ("deepsea-cpu-matched", 100, 3e-3)]
     assert len(runs) == 10 and {c.dropout for c in runs} == {"fixed"}
+
+
+def test_the_synthetic_data_names_agree_with_the_data_package():
+    from danqrepro.data import synthetic_store
+    spec = get_preset("smoke").synthetic
+    assert experiments.synthetic_name(spec) == synthetic_store(spec, progress=False).path.name
+    assert experiments.data_path(get_preset("smoke"), generate=False) == \
+        experiments.data_path(get_preset("smoke"))

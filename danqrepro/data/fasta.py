@@ -24,7 +24,10 @@ Everything is checked before the store is written: the FASTA indexes (pyfaidx) g
 names and lengths, the labels are read once in chunks into a packed temporary file, and
 the sequences are scanned for bad characters. Memory grows with the number of records
 (their names), not with their length; the store's files are written slab by slab under
-a temporary name and renamed at the end.
+a temporary name and renamed at the end. With ``length``, only each record's centred
+window is read, so a chromosome-sized record costs ``length`` bytes; without it, a
+store row holds a whole record, and records longer than :data:`MAX_WHOLE_RECORD` are
+refused (pass ``length``).
 """
 
 from __future__ import annotations
@@ -37,11 +40,13 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..files import DataError, atomic_directory
+from ..files import DataError, atomic_directory, atomic_file
 from ..sequence import INVALID_CODE, encode, fit_length, reverse_complement_codes
 from .deepsea import SPLITS
 from .store import STORE_MARKER, NpyWriter, sha256_file, write_manifest
 
+# the longest record stored whole (without a length): a store row per record and strand
+MAX_WHOLE_RECORD = 100_000
 COORDINATES = re.compile(r"^(?P<chrom>[^:\s]+):(?P<start>\d+)-(?P<end>\d+)")
 
 
@@ -58,6 +63,64 @@ def _line_of(path: Path, offset: int) -> int:
     return lines
 
 
+def write_index(path: Path, out: Path) -> None:
+    """Write the samtools-style index (``.fai``: name, length, offset, bases and bytes per
+    line) of the FASTA file ``path`` to ``out``, reading a line at a time: memory is bounded
+    by the longest line, not by a record (pyfaidx's own indexer keeps every line's length).
+    Raises DataError naming the line of a sequence before any header, a header without a
+    name, or a record whose lines are not of one width (the last one may be shorter)."""
+    def problem(lineno: int, what: str) -> DataError:
+        return DataError(f"{path}: line {lineno}: {what}; not a well-formed FASTA file")
+
+    with open(path, "rb") as fasta, atomic_file(out) as tmp, open(tmp, "w") as index:
+        offset, record = 0, None  # record: [name, length, offset, bases/line, bytes/line, ended]
+        for lineno, line in enumerate(fasta, start=1):
+            if line.startswith(b">"):
+                if record:
+                    index.write("\t".join(map(str, record[:5])) + "\n")
+                words = line[1:].split()
+                if not words:
+                    raise problem(lineno, "a header without a name")
+                record = [words[0].decode(errors="replace"), 0, offset + len(line), 0, 0, False]
+            elif record is None:
+                if line.strip():
+                    raise problem(lineno, "sequence before the first header")
+            else:
+                bases = len(line.rstrip(b"\r\n"))
+                if record[5] and bases:
+                    raise problem(lineno, f"record {record[0]!r} has lines of unequal width")
+                if not record[3]:
+                    record[3], record[4] = bases, len(line)
+                elif bases != record[3]:
+                    if bases > record[3]:
+                        raise problem(lineno, f"record {record[0]!r} has lines of unequal width")
+                    record[5] = True  # a shorter line ends the record
+                record[5] = record[5] or bases == 0
+                record[1] += bases
+            offset += len(line)
+        if record:
+            index.write("\t".join(map(str, record[:5])) + "\n")
+
+
+def _index_of(path: Path) -> Path:
+    """The index to read ``path`` with: its own ``.fai`` where one is newer than it, else
+    one written into the data cache (never beside the input: its directory may be read-only
+    or not the user's to write in)."""
+    import hashlib
+
+    from . import cache_dir
+    beside = path.with_name(path.name + ".fai")
+    stat = path.stat()
+    if beside.is_file() and beside.stat().st_mtime_ns >= stat.st_mtime_ns:
+        return beside
+    key = hashlib.sha256(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:20]
+    index = cache_dir() / "fai" / f"{path.name}-{key}.fai"
+    if not index.is_file():
+        index.parent.mkdir(parents=True, exist_ok=True)
+        write_index(path, index)
+    return index
+
+
 class FastaFile:
     """A FASTA file opened through pyfaidx: record names in file order, their lengths and
     sequences by name, with errors that name the file, record and line."""
@@ -68,8 +131,9 @@ class FastaFile:
         if not self.path.is_file():
             raise DataError(f"{self.path}: no such FASTA file")
         try:
-            self._fasta = pyfaidx.Fasta(str(self.path), as_raw=True, read_long_names=False,
-                                        duplicate_action="stop", rebuild=True)
+            self._fasta = pyfaidx.Fasta(str(self.path), indexname=str(_index_of(self.path)),
+                                        as_raw=True, read_long_names=False,
+                                        duplicate_action="stop", rebuild=False, build_index=False)
         except ValueError as err:  # pyfaidx: 'Duplicate key "name"'
             raise DataError(f"{self.path}: record names must be unique ({err})") from err
         except pyfaidx.FastaIndexingError as err:
@@ -90,14 +154,31 @@ class FastaFile:
         first_base = _line_of(self.path, entry.offset)
         return first_base - 1 if position is None else first_base + position // entry.lenc
 
-    def codes(self, name: str) -> np.ndarray:
-        """The record's codes; a character other than ACGTN raises DataError naming it."""
-        codes = encode(self.sequence(name))
+    def codes(self, name: str, length: int | None = None) -> np.ndarray:
+        """The record's codes, or with ``length`` its centred window of that many bases
+        (:func:`~danqrepro.sequence.fit_length`; only the window is read, so memory is
+        bounded by ``length``, not by the record); a character other than ACGTN raises
+        DataError naming it."""
+        if length is None:
+            return self._encoded(name, 0, None)
+        n = self.length(name)
+        start = max(0, (n - length) // 2)
+        return fit_length(self._encoded(name, start, start + min(n, length)), length)
+
+    def check(self, name: str, block: int = 1 << 18) -> None:
+        """Refuse a character other than ACGTN anywhere in the record, reading it ``block``
+        bases at a time (bounded memory for any record length)."""
+        for start in range(0, self.length(name), block):
+            self._encoded(name, start, start + block)
+
+    def _encoded(self, name: str, start: int, end: int | None) -> np.ndarray:
+        codes = encode(self.sequence(name, start, end))
         bad = np.flatnonzero(codes == INVALID_CODE)
         if bad.size:
-            char = self.sequence(name, int(bad[0]), int(bad[0]) + 1)
-            raise DataError(f"{self.path}: record {name!r}, line {self.line_of(name, int(bad[0]))}: "
-                            f"character {char!r} at position {bad[0] + 1} (expected A, C, G, T or N)")
+            at = start + int(bad[0])
+            char = self.sequence(name, at, at + 1)
+            raise DataError(f"{self.path}: record {name!r}, line {self.line_of(name, at)}: "
+                            f"character {char!r} at position {at + 1} (expected A, C, G, T or N)")
         return codes
 
     def close(self) -> None:
@@ -233,7 +314,7 @@ def convert_fasta(fasta: str | os.PathLike | dict[str, str | os.PathLike], label
             for s, records in splits.items():
                 for key, name in tqdm(records, desc=f"check {s}", unit="seq", disable=not progress,
                                       mininterval=1):
-                    fastas[key].codes(name)
+                    fastas[key].check(name)
             entries = {s: _write_split(tmp, s, records, fastas, rows, packed, seq_len, len(targets),
                                        length, slab, progress)
                        for s, records in splits.items() if records}
@@ -297,6 +378,10 @@ def _check(fastas, splits, rows, labels: Path, length, requested=()) -> int:
     lengths = {}
     for records in splits.values():
         for key, name in records:
+            if fastas[key].length(name) > MAX_WHOLE_RECORD:
+                raise DataError(f"{fastas[key].path}: record {name!r} has {fastas[key].length(name)} "
+                                f"bases, over the {MAX_WHOLE_RECORD} a store row holds whole; pass "
+                                "a length (CLI: --length) to read each record's centred window")
             lengths.setdefault(fastas[key].length(name), (key, name))
             if len(lengths) > 1:
                 (l1, (k1, n1)), (l2, (k2, n2)) = list(lengths.items())[:2]
@@ -317,8 +402,7 @@ def _write_split(tmp: Path, split: str, records, fastas, rows, packed, seq_len: 
     for strand in ("forward", "reverse"):
         for start in range(0, len(records), slab):
             block = records[start:start + slab]
-            codes = np.stack([fastas[k].codes(name) if length is None
-                              else fit_length(fastas[k].codes(name), length) for k, name in block])
+            codes = np.stack([fastas[k].codes(name, length) for k, name in block])
             labels = packed[np.array([rows[name] for _, name in block])]
             codes_out.append(codes if strand == "forward" else reverse_complement_codes(codes))
             labels_out.append(labels)

@@ -37,12 +37,15 @@ def study_command(args) -> None:
     from .presets import get_preset
     preset = get_preset(args.preset)
     experiments.check_parameters(args.data)
+    cache = RunCache(Path(args.runs) if args.runs else project.runs_dir())
+    if args.status:  # from the records alone: no data generated or opened
+        data = experiments.data_path(preset, args.data, generate=False)
+        c1_data = experiments.order_data_path(preset, generate=False)
+        print(status_report(experiments.study_runs(preset, data, c1_data, cache.found_records),
+                            cache))
+        return
     data = experiments.data_path(preset, args.data)
     c1_data = experiments.order_data_path(preset)
-    cache = RunCache(Path(args.runs) if args.runs else project.runs_dir())
-    if args.status:
-        print(status_report(experiments.study_runs(preset, data, c1_data, cache.records), cache))
-        return
     from ..executor import train_many
     budget = [args.limit]
 
@@ -77,7 +80,7 @@ def status_report(runs: dict, cache) -> str:
     """Where each run of :func:`experiments.study_runs` stands, then one paragraph: the
     rates chosen, runs finished per phase, the dropout arms' AUC, hours spent and left."""
     from . import study
-    table = study.progress(runs["configs"], cache)
+    table = study.progress(runs["configs"], cache, records_only=True)
     phase = [name for name, configs in runs["phases"].items() for _ in configs]
     table.insert(0, "phase", phase)
     finished = table.state == "finished"

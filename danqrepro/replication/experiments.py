@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..data import data_kind, resolve_store, synthetic_store
+from ..data import cache_dir, data_kind, resolve_store, synthetic_store
 from ..runs import TERMINAL
 from .presets import Preset
 from ..train import TrainConfig
@@ -25,11 +25,34 @@ def check_parameters(data: str | None = None, **counts: int | None) -> None:
         data_kind(data)
 
 
-def data_path(preset: Preset, data: str | None = None) -> str:
+def synthetic_name(spec, order=None) -> str:
+    """The data cache's name for the synthetic bundle of ``spec`` (and its store), as
+    :func:`danqrepro.data.synthetic_store` names it; with ``order`` (an
+    :class:`~danqrepro.data.synthetic.OrderSpec`), C1's benchmark. (Kept here rather than
+    in the data package while the study runs: the training path's code stays as its runs
+    recorded it; ``tests/test_study.py`` holds the two names equal.)"""
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    from ..data.synthetic import GENERATOR_VERSION
+    described = {"generator_version": GENERATOR_VERSION, **asdict(spec)}
+    if order is not None:
+        described["order"] = asdict(order)
+    digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:10]
+    kind = "synthetic-order" if order is not None else "synthetic"
+    return f"{kind}-s{spec.seed}-n{spec.n_train}-{digest}"
+
+
+def data_path(preset: Preset, data: str | None = None, generate: bool = True) -> str:
     """The store to train on: ``data`` (a bundle or store) if given, else the preset's
-    synthetic bundle, generated and converted into the cache on first use."""
-    store = resolve_store(data) if data else synthetic_store(preset.synthetic, progress=False)
-    return str(store.path)
+    synthetic bundle, generated and converted into the cache on first use (with
+    ``generate=False``, only where it would be: for reading run records)."""
+    if data:
+        return str(resolve_store(data).path)
+    if not generate:
+        return str(cache_dir() / "stores" / synthetic_name(preset.synthetic))
+    return str(synthetic_store(preset.synthetic, progress=False).path)
 
 
 def dropout_arms(preset: Preset, data: str, batch: int, n_runs_random: int | None = None,
@@ -147,23 +170,18 @@ def sensitivity_arm(preset: Preset, data: str) -> list[TrainConfig]:
             for dropout in ("fixed", "random")]
 
 
-def order_data_path(preset: Preset) -> str:
+def order_data_path(preset: Preset, generate: bool = True) -> str:
     """C1's benchmark: the preset's synthetic bundle with order rules
     (:data:`~danqrepro.replication.presets.C1_ORDER`), generated and converted into the
-    data cache on first use. (Beside :func:`danqrepro.data.synthetic_store` rather than in
-    it: the training path's code stays as the study's runs recorded it.)"""
-    import hashlib
-    import json
-    from dataclasses import asdict
-
-    from ..data import cache_dir, convert, generate
-    from ..data.synthetic import GENERATOR_VERSION
+    data cache on first use (``generate=False``: only where it would be)."""
+    from ..data import convert
+    from ..data import generate as generate_bundle
     from .presets import C1_ORDER
-    described = {"generator_version": GENERATOR_VERSION, **asdict(preset.synthetic),
-                 "order": asdict(C1_ORDER)}
-    digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:10]
-    name = f"synthetic-order-s{preset.synthetic.seed}-n{preset.synthetic.n_train}-{digest}"
-    bundle = generate(cache_dir() / "bundles" / name, preset.synthetic, progress=False, order=C1_ORDER)
+    name = synthetic_name(preset.synthetic, C1_ORDER)
+    if not generate:
+        return str(cache_dir() / "stores" / name)
+    bundle = generate_bundle(cache_dir() / "bundles" / name, preset.synthetic, progress=False,
+                             order=C1_ORDER)
     return str(convert(bundle, cache_dir() / "stores" / name, progress=False).path)
 
 

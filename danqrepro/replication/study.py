@@ -13,17 +13,20 @@ from ..runs import TERMINAL
 from ..train import TrainConfig
 
 
-def progress(configs: list[TrainConfig], cache: RunCache):
+def progress(configs: list[TrainConfig], cache: RunCache, records_only: bool = False):
     """Where each run of a study stands, without training anything: one row per config
     with its state (``missing``, ``running`` or a finished status), epochs, whether it is
     censored, its test ROC AUC mean, wall seconds so far, and the process training it now
-    (``worker``: the pid holding its lock; empty when none is)."""
+    (``worker``: the pid holding its lock; empty when none is). ``records_only``: runs
+    found from their records (:meth:`RunCache.find`), no data opened."""
     import pandas as pd
     from ..files import lock_holder
+    from ..runs import load_run
     rows = []
     for config in configs:
-        r = cache.record(config) or {}
-        holder = lock_holder(cache.path(config))
+        run_dir = cache.find(config) if records_only else cache.path(config)
+        r = (load_run(run_dir) if run_dir else None) or {}
+        holder = lock_holder(run_dir) if run_dir else None
         rows.append({"model": config.model, "optimizer": config.optimizer,
                      "learning_rate": config.learning_rate, "dropout": config.dropout,
                      "batch": config.batch, "seed": config.seed,
