@@ -22,7 +22,23 @@ def _synth(args):
 
 
 def _convert(args):
-    if args.fasta:
+    if args.peaks or (args.fasta and args.shuffled_negatives is not None and not args.labels):
+        from .data.peaks import convert_peaks
+        items = args.peaks or args.fasta
+        if len(args.paths) != 1 or (args.peaks and args.fasta):
+            raise ValueError("convert --peaks: expected one output directory and either --peaks "
+                             "tables or --fasta files of positives (convert --peaks [SPLIT=]TABLE "
+                             "... OUT)")
+        sources = ({"train": items[0]} if len(items) == 1 and "=" not in items[0] else
+                   {k: v[0] for k, v in _assignments(items, "--peaks").items()})
+        negatives = 1 if args.shuffled_negatives is None else args.shuffled_negatives
+        store = convert_peaks(sources, args.paths[0], shuffled_negatives=negatives,
+                              length=args.length, valid_fraction=args.valid_fraction,
+                              seed=args.seed, target=args.target, overwrite=args.overwrite)
+    elif args.fasta:
+        if args.shuffled_negatives is not None:
+            raise ValueError("convert --fasta: --shuffled-negatives makes the negatives of a "
+                             "FASTA of positives; with --labels the labels say which are which")
         from .data.fasta import convert_fasta
         if len(args.paths) != 1 or not args.labels:
             raise ValueError("convert --fasta: expected --labels LABELS.tsv and one output "
@@ -164,6 +180,14 @@ def _add_convert(sub) -> None:
                    help="one FASTA (split by --valid-fraction/--test-fraction or --by-chromosome), "
                         "or one per split: --fasta train=a.fa --fasta valid=b.fa [--fasta test=c.fa]")
     p.add_argument("--labels", help="TSV: sequence name, then one 0/1 column per target")
+    p.add_argument("--peaks", action="append", metavar="[SPLIT=]TABLE",
+                   help="DeepBind peak tables (FoldID EventID seq Bound, plain or gzipped): one "
+                        "(train; valid drawn by --valid-fraction) or one per split")
+    p.add_argument("--shuffled-negatives", type=int, default=None, metavar="K",
+                   help="dinucleotide shuffles per positive where a source has no negatives "
+                        "(--peaks: default 1; --fasta without --labels: a FASTA of positives)")
+    p.add_argument("--target", default=None,
+                   help="the peaks' target name (default: the table's name up to its first _)")
     p.add_argument("--length", type=int, default=None,
                    help="centre, crop and N-pad sequences to this length (default: all must be equal)")
     p.add_argument("--valid-fraction", type=float, default=0.1)
@@ -171,7 +195,8 @@ def _add_convert(sub) -> None:
     p.add_argument("--by-chromosome", action="append", metavar="SPLIT=CHROM[,CHROM]",
                    help="split one FASTA of chr:start-end records by chromosome, e.g. "
                         "--by-chromosome valid=chr7 --by-chromosome test=chr8,chr9")
-    p.add_argument("--seed", type=int, default=0, help="the random split's seed")
+    p.add_argument("--seed", type=int, default=0,
+                   help="the random split's seed (and the shuffled negatives')")
     p.add_argument("--slab", type=int, default=8192, help="samples read at a time (bundles)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_convert)

@@ -265,7 +265,8 @@ def convert_fasta(fasta: str | os.PathLike | dict[str, str | os.PathLike], label
                   store_dir: str | os.PathLike, length: int | None = None,
                   valid_fraction: float = 0.1, test_fraction: float = 0.1,
                   chromosomes: dict[str, list[str]] | None = None, seed: int = 0,
-                  slab: int = 4096, progress: bool = True, overwrite: bool = False):
+                  slab: int = 4096, progress: bool = True, overwrite: bool = False,
+                  source: dict | None = None):
     """Write FASTA sequences and their labels into a store.
 
     Parameters
@@ -280,6 +281,8 @@ def convert_fasta(fasta: str | os.PathLike | dict[str, str | os.PathLike], label
     chromosomes : ``{"valid": ["chr7"], "test": ["chr8", "chr9"]}``: split a single FASTA
         by the chromosome in its record names; other chromosomes train.
     slab : records encoded and written at a time.
+    source : what the manifest says the data came from, where the FASTA files are made
+        from something else (:func:`danqrepro.data.peaks.convert_peaks`).
 
     Returns
     -------
@@ -320,11 +323,12 @@ def convert_fasta(fasta: str | os.PathLike | dict[str, str | os.PathLike], label
                        for s, records in splits.items() if records}
             del packed
             (tmp / "labels.tmp.npy").unlink()
-            source = {"kind": "fasta",
-                      "files": {f"fasta:{k}": _describe(p) for k, p in paths.items()}
-                      | {"labels": _describe(Path(labels))},
-                      "length": length,
-                      "split": _split_rule(paths, valid_fraction, test_fraction, chromosomes, seed)}
+            source = {**(source or {
+                "kind": "fasta",
+                "files": {f"fasta:{k}": _describe(p) for k, p in paths.items()}
+                | {"labels": _describe(Path(labels))},
+                "split": _split_rule(paths, valid_fraction, test_fraction, chromosomes, seed)}),
+                "length": length}
             write_manifest(tmp, seq_len, len(targets), entries, source, started, targets=targets)
     finally:
         for f in fastas.values():
