@@ -90,9 +90,9 @@ def atomic_file(path: str | os.PathLike):
     prefix, so writers that insist on a suffix accept it); on success it is renamed to
     ``path``, on any failure removed."""
     path = Path(path)
-    for stale in path.parent.glob(f".tmp-*-{path.name}"):  # left by writers that died
+    for stale in path.parent.glob(".tmp-*-*"):  # left here by writers that died
         pid = stale.name.split("-")[1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not _alive(int(pid)) and stale.is_file():
             stale.unlink(missing_ok=True)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     try:
@@ -307,8 +307,8 @@ def atomic_directory(target: Path, markers: tuple[Marker, ...], overwrite: bool 
     target.parent.mkdir(parents=True, exist_ok=True)
     with _writer_lock(target):
         check_output_directory(target, markers, overwrite, inputs)
-        for stale in target.parent.glob(f".{target.name}.partial-*"):
-            if not is_locked(stale):
+        for stale in target.parent.glob(".*.partial-*"):  # of any output here, writer dead
+            if stale.is_dir() and not is_locked(stale):
                 shutil.rmtree(stale, ignore_errors=True)
         tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)

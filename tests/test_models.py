@@ -47,3 +47,10 @@ def test_c1_pair_keeps_the_published_parameter_ratio():
     assert build_model("danq-cpu").count_params() == 3_081_553
     assert build_model("deepsea-cpu-matched").count_params() == 3_484_044
     assert abs(matched - published) < 0.01
+
+
+def test_the_chip_pair_keeps_the_ratio_on_200_bp_windows():
+    published = build_model("danq").count_params() / build_model("deepsea").count_params()
+    danq, cnn = build_model("danq-cpu", 200, 1), build_model("deepsea-chip-matched", 200, 1)
+    assert (danq.count_params(), cnn.count_params()) == (396_285, 445_006)
+    assert abs(danq.count_params() / cnn.count_params() - published) < 0.01

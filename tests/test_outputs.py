@@ -310,8 +310,17 @@ def test_stale_temporaries_are_removed_and_reads_leave_runs_alone(finished_run, 
                           capture_output=True, text=True).stdout.strip()
     stale = tmp_path / f".tmp-{dead}-out.json"
     stale.write_text("half")
+    other = tmp_path / f".tmp-{dead}-best.weights.h5"  # a dead writer's, of another file here
+    other.write_text("half")
+    partial = tmp_path / f".bundle.partial-{dead}"  # a killed synth's, of another output here
+    (partial / "train.mat").parent.mkdir()
+    (partial / "train.mat").write_bytes(b"x" * 1000)
     files.write_json_atomic(tmp_path / "out.json", {"a": 1})
     assert not stale.exists() and json.loads((tmp_path / "out.json").read_text()) == {"a": 1}
+    assert not other.exists()
+    with files.atomic_directory(tmp_path / "store", (files.Marker("m.json", "v"),)) as tmp:
+        (tmp / "m.json").write_text('{"v": 1}')
+    assert not partial.exists() and (tmp_path / "store" / "m.json").is_file()
     lock = finished_run / files.LOCK_FILE
     lock.unlink(missing_ok=True)
     record = load_run(finished_run)
