@@ -69,10 +69,12 @@ def test_study_trains_the_learning_rate_grid_then_the_registered_runs(tmp_path, 
     assert "Learning rates by the plan's rule: batch 64: " in r.stdout
     r = cli("study", "--preset", "smoke", "--runs", tmp_path / "runs", "--status")
     assert r.returncode == 0, r.stderr
-    # smoke's study: 2 pairs at 2 batch sizes; C1's grid (2 models x 2 rates); 1 sensitivity
-    # pair at each batch size; C1's runs wait for their grid
-    assert "Finished: learning-rate grid 4 of 4; dropout arms 3 of 8; C1 grid 0 of 4; " \
-           "sensitivity arm 0 of 4. The dropout arms' finished runs: 3 at the epoch cap" in r.stdout
+    # smoke's study: 2 pairs at 2 batch sizes; C1's grid (2 models x 2 rates), C1's runs
+    # waiting for it; 1 sensitivity pair at each batch size
+    # then the real data's grids (SERBP1 alone at smoke), whose runs wait for them too
+    assert "Finished: learning-rate grid 4 of 4; dropout arms 3 of 8; C1 grid 0 of 4; real C1 " \
+           "grid 0 of 4; real arms grid 0 of 4; sensitivity arm 0 of 4. The dropout arms' " \
+           "finished runs: 3 at the epoch cap" in r.stdout
     # the status is read from the records: an empty data cache stays empty (issue 28, 12)
     empty = tmp_path / "fresh-cache"
     monkeypatch.setenv("DANQREPRO_CACHE", str(empty))

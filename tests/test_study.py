@@ -315,3 +315,16 @@ def test_the_synthetic_data_names_agree_with_the_data_package():
     assert experiments.synthetic_name(spec) == synthetic_store(spec, progress=False).path.name
     assert experiments.data_path(get_preset("smoke"), generate=False) == \
         experiments.data_path(get_preset("smoke"))
+
+
+def test_the_real_data_study_runs_every_tf_at_the_rules_rates():
+    p = get_preset("cpu")
+    tables = experiments.real_tables()
+    assert len(tables) == 12 and tables["ZNF143"][1].name.endswith("_B.seq.gz")
+    grid = experiments.real_c1_grid(p, "/chip/ZNF143")
+    assert {(c.model, c.batch) for c in grid} == {("danq-cpu", 100), ("deepsea-chip-matched", 100)}
+    runs = experiments.real_c1_runs(p, {tf: f"/chip/{tf}" for tf in tables},
+                                    {"danq-cpu": 2e-3, "deepsea-chip-matched": 1e-3})
+    assert len(runs) == 12 * 2 * 5 and len(set(map(repr, runs))) == len(runs)
+    assert [(c.data, c.model, c.seed) for c in runs[:2]] == [
+        ("/chip/SERBP1", "danq-cpu", 100), ("/chip/SERBP1", "deepsea-chip-matched", 100)]

@@ -41,8 +41,10 @@ def study_command(args) -> None:
     if args.status:  # from the records alone: no data generated or opened
         data = experiments.data_path(preset, args.data, generate=False)
         c1_data = experiments.order_data_path(preset, generate=False)
-        print(status_report(experiments.study_runs(preset, data, c1_data, cache.found_records),
-                            cache))
+        runs = experiments.study_runs(
+            preset, data, c1_data, cache.found_records,
+            real_data=lambda tf: experiments.real_data_path(preset, tf, generate=False))
+        print(status_report(runs, cache))
         return
     data = experiments.data_path(preset, args.data)
     c1_data = experiments.order_data_path(preset)
@@ -63,7 +65,8 @@ def study_command(args) -> None:
 
     from .order import score_missing
     runs = experiments.study_runs(preset, data, c1_data, train,
-                                  after_c1=lambda configs: score_missing(cache, configs))
+                                  after_c1=lambda configs: score_missing(cache, configs),
+                                  real_data=lambda tf: experiments.real_data_path(preset, tf))
     print(_rates_line(runs))
     records = [r for r in cache.records(runs["configs"]) if r]
     print(study.table(records).to_string(index=False))
@@ -72,6 +75,8 @@ def study_command(args) -> None:
 def _rates_line(runs: dict) -> str:
     parts = [f"batch {b}: {r:g}" for b, r in sorted((runs["rates"] or {}).items())]
     parts += [f"{m}: {r:g}" for m, r in sorted((runs["c1_rates"] or {}).items())]
+    parts += [f"real {m}: {r:g}" for m, r in sorted((runs.get("real_c1_rates") or {}).items())]
+    parts += [f"real batch {b}: {r:g}" for b, r in sorted((runs.get("real_rates") or {}).items())]
     return ("Learning rates by the plan's rule: " + ", ".join(parts) if parts else
             "No learning-rate grid has finished: the study's runs are not fixed yet")
 

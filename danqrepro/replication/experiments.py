@@ -4,6 +4,7 @@ book runner ask for exactly the same (cached) runs."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from ..data import cache_dir, data_kind, resolve_store, synthetic_store
 from ..runs import TERMINAL
@@ -208,10 +209,13 @@ def c1_runs(preset: Preset, data: str, rates: dict[str, float]) -> list[TrainCon
             for model in plan.c1_models]
 
 
-def study_runs(preset: Preset, data: str, c1_data: str, train, after_c1=None) -> dict:
+def study_runs(preset: Preset, data: str, c1_data: str, train, after_c1=None,
+               real_data=None) -> dict:
     """Every run of the registered study, phase by phase, in the order to train them: the
     learning-rate grid, the dropout arms at its rates, C1's grid and runs (on C1's
-    benchmark ``c1_data``), the sensitivity arm. ``train(configs)`` returns their records
+    benchmark ``c1_data``); then, with ``real_data`` (TF -> its store's path, asked only
+    when a phase is reached), the real data's C1 grid and runs over the TFs, its dropout
+    arms' grid and runs on ``plan.real_arms_tf``; last the sensitivity arm. ``train(configs)`` returns their records
     (training them, or reading them: ``RunCache.records``); a phase whose grid has not
     ended adds no runs; ``after_c1(configs)``, where given, follows C1's runs (scoring
     them: :func:`danqrepro.replication.order.score_missing`). Returns ``phases`` (name -> configs, in order), ``configs`` (all of
@@ -226,9 +230,80 @@ def study_runs(preset: Preset, data: str, c1_data: str, train, after_c1=None) ->
     train(c1)
     if after_c1:
         after_c1(c1)
-    sensitivity = sensitivity_arm(preset, data)
-    train(sensitivity)
-    phases = {"learning-rate grid": grid, "dropout arms": arms, "C1 grid": c1_grid, "C1": c1,
-              "sensitivity arm": sensitivity}
-    return {"phases": phases, "configs": [c for p in phases.values() for c in p],
-            "rates": rates, "c1_rates": c1_rates}
+    phases = {"learning-rate grid": grid, "dropout arms": arms, "C1 grid": c1_grid, "C1": c1}
+    out = {"rates": rates, "c1_rates": c1_rates}
+    if real_data is not None:
+        plan = preset.plan
+        tfs = plan.real_tfs or tuple(real_tables())
+        real_grid = real_c1_grid(preset, real_data(plan.real_grid_tf))
+        out["real_c1_rates"] = chosen_learning_rates(real_grid, train(real_grid), by="model")
+        real_c1 = (real_c1_runs(preset, {tf: real_data(tf) for tf in tfs}, out["real_c1_rates"])
+                   if out["real_c1_rates"] else [])
+        train(real_c1)
+        arms_data = real_data(plan.real_arms_tf)
+        real_arms_grid = learning_rate_grid(preset, arms_data)
+        out["real_rates"] = chosen_learning_rates(real_arms_grid, train(real_arms_grid))
+        real_arms = registered_study(preset, arms_data, out["real_rates"]) if out["real_rates"] else []
+        train(real_arms)
+        phases |= {"real C1 grid": real_grid, "real C1": real_c1,
+                   "real arms grid": real_arms_grid, "real dropout arms": real_arms}
+    phases["sensitivity arm"] = sensitivity_arm(preset, data)
+    train(phases["sensitivity arm"])
+    return out | {"phases": phases, "configs": [c for p in phases.values() for c in p]}
+
+
+# -- the real-data study (DeepBind's ENCODE ChIP-seq sets) ------------------------------
+
+def real_tables() -> dict[str, tuple[Path, Path]]:
+    """The shipped ChIP-seq sets (``data/deepbind-encode`` of the checkout): TF -> (training
+    table, test table), in the TFs' alphabetical order."""
+    from .project import root
+    folder = root() / "data" / "deepbind-encode"
+    tables = {path.name.split("_")[0]: path for path in sorted(folder.glob("*_AC.seq.gz"))}
+    if not tables:
+        raise FileNotFoundError(f"{folder}: no *_AC.seq.gz tables (the checkout ships them)")
+    return {tf: (train, train.with_name(train.name.replace("_AC.", "_B."))) for tf, train in tables.items()}
+
+
+def real_data_path(preset: Preset, tf: str, generate: bool = True) -> str:
+    """The store of one TF's peaks against shuffled negatives, made by the plan's rule
+    (``real_length``, ``real_negatives``, ``real_data_seed``, ``real_valid_fraction``),
+    converted into the data cache on first use (``generate=False``: only where it would
+    be). Its name holds the TF, the rule and the tables' contents."""
+    import hashlib
+
+    from ..data.peaks import convert_peaks
+    plan = preset.plan
+    train, test = real_tables()[tf]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in (train, test))
+                            + repr((plan.real_length, plan.real_negatives, plan.real_data_seed,
+                                    plan.real_valid_fraction)).encode()).hexdigest()[:10]
+    path = cache_dir() / "stores" / f"chip-{tf}-{plan.real_length}bp-{digest}"
+    if generate and not (path / "manifest.json").is_file():
+        convert_peaks({"train": train, "test": test}, path, shuffled_negatives=plan.real_negatives,
+                      length=plan.real_length, valid_fraction=plan.real_valid_fraction,
+                      seed=plan.real_data_seed, target=tf, progress=False)
+    return str(path)
+
+
+def real_c1_grid(preset: Preset, data: str) -> list[TrainConfig]:
+    """The learning-rate rule's runs for C1 on real data: each of ``plan.real_models`` at
+    every rate of the grid, on the rule's seeds, on ``plan.real_grid_tf``'s store."""
+    plan = preset.plan
+    cap = min(plan.lr_grid_epochs, preset.max_epochs)
+    return [TrainConfig(dropout="fixed", seed=seed,
+                        **preset.recipe(data=data, model=model, batch=plan.c1_batch,
+                                        learning_rate=rate, max_epochs=cap))
+            for model in plan.real_models for rate in plan.lr_grid for seed in plan.lr_seeds]
+
+
+def real_c1_runs(preset: Preset, data_by_tf: dict[str, str], rates: dict[str, float]) -> list[TrainConfig]:
+    """C1 on real data: both models of ``plan.real_models`` at their rates, ``c1_seeds``
+    seeds from the study's first, on every TF (seed by seed, so that a study part way
+    holds every TF at its first seeds)."""
+    plan = preset.plan
+    return [TrainConfig(dropout="fixed", seed=seed,
+                        **preset.recipe(data=data, model=model, batch=plan.c1_batch,
+                                        learning_rate=rates[model]))
+            for seed in range(plan.first_seed, plan.first_seed + plan.c1_seeds)
+            for data in data_by_tf.values() for model in plan.real_models]

@@ -242,6 +242,7 @@ class Plan:
     # TF, batch c1_batch; per TF the mean test ROC AUC difference over seeds (t interval),
     # overall the exact signed-rank test over TFs (the units; never sequences). C2, C3 and C5
     # on real_arms_tf with the synthetic study's rules, sizes and learning-rate rule.
+    real_tfs: tuple[str, ...] | None = None  # None: all 12 shipped
     real_length: int = 200
     real_negatives: int = 1
     real_data_seed: int = 0
