@@ -100,3 +100,15 @@ def test_the_shipped_tables_are_the_published_files():
     assert len(sums) == 24  # 12 TFs, a training and a test table each
     for name, digest in sums.items():
         assert hashlib.sha256((SHIPPED / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_a_tf_is_scanned_with_its_own_motif_or_none(tmp_path):
+    from danqrepro.replication.chip import matrices_for, pwm_baseline
+    assert [m.matrix_id for m in matrices_for("TCF12")] == ["MA0521.3", "MA1648.2"]
+    assert matrices_for("SERBP1") == []  # an RNA-binding protein: no JASPAR matrix
+    store = convert_peaks({"train": SHIPPED / "SRF_H1-hESC_SRF_HudsonAlpha_AC.seq.gz",
+                           "test": SHIPPED / "SRF_H1-hESC_SRF_HudsonAlpha_B.seq.gz"},
+                          tmp_path / "srf", length=200, progress=False)
+    srf = pwm_baseline("SRF", store, n_select=500)
+    assert srf["matrix_id"] == "MA0083.3" and 0.75 < srf["test_roc"] < 0.9  # 0.821 measured
+    assert pwm_baseline("SERBP1", store)["test_roc"] is None

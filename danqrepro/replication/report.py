@@ -110,6 +110,13 @@ def _yes_no(value) -> str:
     return "yes" if value else "no"
 
 
+def span(values, fmt: str = "{:.2f}") -> str:
+    """The range of ``values`` as text: "0.59" where its ends read alike, else "0.52–0.59"."""
+    import numpy as np
+    low, high = (fmt.format(v) for v in (np.min(values), np.max(values)))
+    return low if low == high else f"{low}–{high}"
+
+
 def tidy(df, formats: dict | None = None):
     """A table for the page: no index, numbers formatted (``formats`` maps a column to a
     format such as ``"{:.3f}"``; other numbers get :func:`_number`), true/false columns as
