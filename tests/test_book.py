@@ -85,6 +85,10 @@ def test_every_template_runs_and_glues_sane_values(smoke_chapters, smoke_runs):
                          [cnn["by_class"]["all"]["roc_mean"]])
     assert float(full["c1_roc_better"]) == pytest.approx(100 * c1["roc_better_fraction"])
     assert 0.5 < float(full["reference_roc"]) <= 1  # the oracle
+    chip = values["chipseq"]  # smoke: SERBP1 alone, no run of the study trained
+    assert chip["n_tfs"] == "1" and chip["n_motif"] == "0"  # SERBP1: no JASPAR matrix of its own
+    assert chip["c1_verdict"] == chip["c2_verdict"] == "'inconclusive'"
+    assert chip["c2_reason"] == "' (0 of the 2 planned seed pairs)'"
     motifs = values["motifs"]
     assert motifs["danq_filters"] == "8"  # danq-tiny
     n_sequences = papermill.inspect_notebook(str(ROOT / "notebooks" / "motifs.ipynb"))["n_sequences"]["default"]

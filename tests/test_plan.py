@@ -102,3 +102,16 @@ def test_the_tests_hold_their_error_rates_and_the_plan_its_power():
     # TOST declares equivalence at most alpha of the time when the difference is the margin
     assert power_tost(PLAN.c3_pilot_sd, 20, PLAN.c3_margin, PLAN.c3_margin, n_sim=1000) <= 0.05 + 0.02
     assert plan.pairs_for_power(PLAN.c2_paper_effect, PLAN.c2_pilot_sd, n_sim=500) <= PLAN.pairs_per_batch
+
+
+def test_c1_on_real_data_is_decided_over_tfs_never_sequences():
+    from danqrepro.replication.plan import decide_c1_real
+    ahead = {f"TF{i}": ([0.90 + 0.01 * i] * 5, [0.88 + 0.01 * i] * 5) for i in range(12)}
+    c = decide_c1_real(ahead)
+    assert c["verdict"] == "supported" and c["test"]["n_used"] == 12
+    assert c["per_tf"]["TF0"]["mean_difference"] == pytest.approx(0.02)
+    mixed = {f"TF{i}": ([0.9] * 5, [0.9 + (0.01 if i % 2 else -0.01)] * 5) for i in range(12)}
+    assert decide_c1_real(mixed)["reason"] == "no significant difference over TFs"
+    short = dict(ahead, TF0=([0.9] * 3, [0.8] * 3))
+    assert decide_c1_real(short)["reason"] == "3 of the 5 planned seeds on some TF"
+    assert decide_c1_real({})["verdict"] == "inconclusive"

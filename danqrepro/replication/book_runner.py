@@ -21,8 +21,8 @@ from .presets import get_preset
 from . import project
 
 # reproducing comes last: its execution table reads the other chapters
-CHAPTERS = ("plan", "control", "architecture", "compare", "batchsize", "fulldata", "motifs", "own_data",
-            "scorecard", "performance", "reproducing")
+CHAPTERS = ("plan", "control", "architecture", "compare", "batchsize", "fulldata", "chipseq", "motifs",
+            "own_data", "scorecard", "performance", "reproducing")
 
 
 def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = None,

@@ -381,3 +381,32 @@ def decide_c5(epochs_random, epochs_fixed, censored_share: float, alpha: float,
         return out | {"verdict": "inconclusive",
                       "reason": f"{min(random.size, fixed.size)} of the {plan.pairs_per_batch} planned runs in an arm"}
     return out | {"verdict": "not supported", "reason": "no significant difference in spread"}
+
+
+def decide_c1_real(per_tf: dict[str, tuple[list[float], list[float]]], plan: Plan = PLAN) -> dict:
+    """C1 on real data by the plan: per TF the mean test ROC AUC difference over seeds
+    (DanQ minus CNN; ``per_tf``: TF -> (DanQ's AUCs, the CNN's AUCs), seed by seed) with
+    its t interval; over TFs, the units, the exact signed-rank test of those means.
+
+    - supported: the test significant, DanQ ahead; not supported: significant the other
+      way, or, with the planned seeds on every TF, no significant difference;
+    - inconclusive, for the plan-stated reason only: a TF with fewer seeds than planned.
+    """
+    rows = {}
+    for tf, (danq, cnn) in per_tf.items():
+        d = np.asarray(danq, float) - np.asarray(cnn, float)
+        low, high = t_interval(d, 0.95)
+        rows[tf] = {"n_seeds": int(d.size), "mean_difference": float(d.mean()) if d.size else float("nan"),
+                    "ci_low": low, "ci_high": high}
+    means = [r["mean_difference"] for r in rows.values() if r["n_seeds"]]
+    test = signed_rank_test(means) if means else {"p": float("nan"), "n_used": 0}
+    out = {"per_tf": rows, "test": test}
+    fewest = min((r["n_seeds"] for r in rows.values()), default=0)
+    if fewest < plan.c1_seeds:
+        return out | {"verdict": "inconclusive",
+                      "reason": f"{fewest} of the {plan.c1_seeds} planned seeds on some TF"}
+    ahead = float(np.median([m for m in means if m != 0])) if any(means) else 0.0
+    if test["p"] < plan.alpha:
+        return out | ({"verdict": "supported", "reason": None} if ahead > 0 else
+                      {"verdict": "not supported", "reason": "the CNN is better over TFs"})
+    return out | {"verdict": "not supported", "reason": "no significant difference over TFs"}
