@@ -115,3 +115,13 @@ def test_c1_on_real_data_is_decided_over_tfs_never_sequences():
     short = dict(ahead, TF0=([0.9] * 3, [0.8] * 3))
     assert decide_c1_real(short)["reason"] == "3 of the 5 planned seeds on some TF"
     assert decide_c1_real({})["verdict"] == "inconclusive"
+
+
+def test_no_pairs_yet_is_inconclusive_without_a_warning():
+    import warnings
+
+    from danqrepro.replication.plan import decide_c2, decide_c3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a chapter shows every warning; none belongs here
+        assert decide_c2([], [], [], [], 0.0)["reason"] == "0 of the 20 planned seed pairs"
+        assert decide_c3([], [], 0.0)["reason"] == "0 of the 20 planned seed pairs"

@@ -308,8 +308,9 @@ def decide_c2(epochs_random, epochs_fixed, loss_random, loss_fixed, censored_sha
     test, loss = signed_rank_test(d), non_inferiority(gap, plan.loss_margin, plan.alpha)
     fewer = bool(test["p"] < plan.alpha and np.median(d[d != 0]) < 0) if test["n_used"] else False
     later = bool(test["p"] < plan.alpha and np.median(d[d != 0]) > 0) if test["n_used"] else False
-    out = {"epochs_test": test, "loss_test": loss, "mean_difference": float(d.mean()),
-           "paper_loss_within": bool(gap.mean() <= plan.paper_loss_tolerance)}
+    out = {"epochs_test": test, "loss_test": loss,
+           "mean_difference": float(d.mean()) if d.size else float("nan"),
+           "paper_loss_within": bool(gap.size and gap.mean() <= plan.paper_loss_tolerance)}
     if censored_share > plan.max_censored:
         return out | {"verdict": "inconclusive",
                       "reason": f"over {plan.max_censored:.0%} of an arm's runs at the epoch cap"}
