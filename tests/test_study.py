@@ -321,7 +321,7 @@ def test_the_real_data_study_runs_every_tf_at_the_rules_rates():
     p = get_preset("cpu")
     tables = experiments.real_tables()
     assert len(tables) == 12 and tables["ZNF143"][1].name.endswith("_B.seq.gz")
-    grid = experiments.real_c1_grid(p, "/chip/ZNF143")
+    grid = experiments.c1_learning_rate_grid(p, "/chip/ZNF143", p.plan.real_models)
     assert {(c.model, c.batch) for c in grid} == {("danq-cpu", 100), ("deepsea-chip-matched", 100)}
     runs = experiments.real_c1_runs(p, {tf: f"/chip/{tf}" for tf in tables},
                                     {"danq-cpu": 2e-3, "deepsea-chip-matched": 1e-3})

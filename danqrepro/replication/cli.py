@@ -53,11 +53,9 @@ def study_command(args) -> None:
 
     def train(configs):
         """Train the configs within the limit; the records (None for those beyond it)."""
-        if budget[0] is None:
-            return train_many(cache, configs, workers=args.workers, address=args.address,
-                              threads=args.threads, gpus_per_run=args.gpus_per_run,
-                              verbose=args.verbose)
-        now, budget[0] = configs[:budget[0]], max(0, budget[0] - len(configs))
+        now = configs if budget[0] is None else configs[:budget[0]]
+        if budget[0] is not None:
+            budget[0] = max(0, budget[0] - len(configs))
         records = train_many(cache, now, workers=args.workers, address=args.address,
                              threads=args.threads, gpus_per_run=args.gpus_per_run,
                              verbose=args.verbose) if now else []

@@ -186,15 +186,16 @@ def order_data_path(preset: Preset, generate: bool = True) -> str:
     return str(convert(bundle, cache_dir() / "stores" / name, progress=False).path)
 
 
-def c1_learning_rate_grid(preset: Preset, data: str) -> list[TrainConfig]:
-    """The learning-rate rule's runs for C1: each of ``plan.c1_models`` (fixed dropout, at
-    ``plan.c1_batch``) at every rate of the grid, on the rule's seeds, on C1's benchmark."""
+def c1_learning_rate_grid(preset: Preset, data: str, models: tuple[str, str] | None = None
+                          ) -> list[TrainConfig]:
+    """The learning-rate rule's runs for C1: each of ``models`` (default ``plan.c1_models``;
+    fixed dropout, at ``plan.c1_batch``) at every rate of the grid, on the rule's seeds."""
     plan = preset.plan
     cap = min(plan.lr_grid_epochs, preset.max_epochs)
     return [TrainConfig(dropout="fixed", seed=seed,
                         **preset.recipe(data=data, model=model, batch=plan.c1_batch,
                                         learning_rate=rate, max_epochs=cap))
-            for model in plan.c1_models for rate in plan.lr_grid for seed in plan.lr_seeds]
+            for model in models or plan.c1_models for rate in plan.lr_grid for seed in plan.lr_seeds]
 
 
 def c1_runs(preset: Preset, data: str, rates: dict[str, float]) -> list[TrainConfig]:
@@ -235,7 +236,7 @@ def study_runs(preset: Preset, data: str, c1_data: str, train, after_c1=None,
     if real_data is not None:
         plan = preset.plan
         tfs = plan.real_tfs or tuple(real_tables())
-        real_grid = real_c1_grid(preset, real_data(plan.real_grid_tf))
+        real_grid = c1_learning_rate_grid(preset, real_data(plan.real_grid_tf), plan.real_models)
         out["real_c1_rates"] = chosen_learning_rates(real_grid, train(real_grid), by="model")
         real_c1 = (real_c1_runs(preset, {tf: real_data(tf) for tf in tfs}, out["real_c1_rates"])
                    if out["real_c1_rates"] else [])
@@ -284,17 +285,6 @@ def real_data_path(preset: Preset, tf: str, generate: bool = True) -> str:
                       length=plan.real_length, valid_fraction=plan.real_valid_fraction,
                       seed=plan.real_data_seed, target=tf, progress=False)
     return str(path)
-
-
-def real_c1_grid(preset: Preset, data: str) -> list[TrainConfig]:
-    """The learning-rate rule's runs for C1 on real data: each of ``plan.real_models`` at
-    every rate of the grid, on the rule's seeds, on ``plan.real_grid_tf``'s store."""
-    plan = preset.plan
-    cap = min(plan.lr_grid_epochs, preset.max_epochs)
-    return [TrainConfig(dropout="fixed", seed=seed,
-                        **preset.recipe(data=data, model=model, batch=plan.c1_batch,
-                                        learning_rate=rate, max_epochs=cap))
-            for model in plan.real_models for rate in plan.lr_grid for seed in plan.lr_seeds]
 
 
 def real_c1_runs(preset: Preset, data_by_tf: dict[str, str], rates: dict[str, float]) -> list[TrainConfig]:
