@@ -93,8 +93,10 @@ def train_many(cache: RunCache, configs: list[TrainConfig], workers: int = 1,
     if address:
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     else:
-        ray.init(num_cpus=workers * threads, num_gpus=None, include_dashboard=False,
-                 log_to_driver=False, configure_logging=False)
+        # "local": always a new instance; without it Ray joins whatever cluster the last
+        # one on this machine wrote into ray_current_cluster, even a dead one.
+        ray.init(address="local", num_cpus=workers * threads, num_gpus=None,
+                 include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         remote = ray.remote(max_calls=1, max_retries=0, num_cpus=threads,
                             num_gpus=gpus_per_run)(_train_in_worker)

@@ -3,10 +3,13 @@ resumed by the next call, and a running Ray cluster reached by its address."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -47,9 +50,14 @@ RunCache({str(root)!r}).train_all(configs, log=None)
     return [RunCache(root).record(c) for c in configs]
 
 
-def test_two_workers_give_the_records_of_one_after_another(tiny_store, tmp_path):
+def test_two_workers_give_the_records_of_one_after_another(tiny_store, tmp_path, monkeypatch):
     configs = [tiny(tiny_store, seed) for seed in (0, 1, 2)]
     serial = serial_in_fresh_process(configs, tmp_path / "serial")
+    # a dead cluster's address left behind (a restarted machine) must not be joined
+    ray_tmp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # short: Ray's socket paths
+    (ray_tmp / "ray").mkdir()
+    (ray_tmp / "ray" / "ray_current_cluster").write_text("127.0.0.1:1")
+    monkeypatch.setenv("RAY_TMPDIR", str(ray_tmp))
     lines = []
     parallel = train_many(RunCache(tmp_path / "ray"), configs, workers=2, threads=1, log=lines.append)
     assert [outcome(r) for r in parallel] == [outcome(r) for r in serial]
@@ -59,6 +67,7 @@ def test_two_workers_give_the_records_of_one_after_another(tiny_store, tmp_path)
     # a second call finds every run finished and trains nothing
     again = train_many(RunCache(tmp_path / "ray"), configs, workers=2, threads=1, log=None)
     assert [r["provenance"] for r in again] == [r["provenance"] for r in parallel]
+    shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 def test_a_killed_worker_leaves_a_run_the_next_call_finishes(tiny_store, tmp_path):
