@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from danqrepro.replication import claims, report
+from danqrepro.replication.presets import get_preset
 
 
 def runs(random_epochs, fixed_epochs, random_loss=None, fixed_loss=None, censored=()):
@@ -84,10 +85,51 @@ def test_c1_compares_seeds_not_targets():
     assert mixed["verdict"] == "not supported" and mixed["reason"] == "no significant difference over seeds"
 
 
-def test_c4_is_not_testable_on_a_cpu():
-    small, large = runs([12] * 6, [12] * 6), runs([20] * 6, [20] * 6)
-    c = claims.claim_c4(small, large)
+def test_c4_takes_its_seconds_from_one_machine_only():
+    small, large = runs([12] * 6, [12] * 6).assign(batch=100), runs([20] * 6, [20] * 6).assign(batch=1000)
+    cost = {"small_batch": 100, "large_batch": 1000, "s_per_epoch": {"100": 45.0, "1000": 30.0},
+            "epoch_time_ratio_rounds": [1.4, 1.6], "threads": 2, "measured_on": "measured here"}
+    c = claims.claim_c4(small, large, cost)
     assert c["verdict"] == "not testable here" and c["epochs_ratio"] == pytest.approx(0.6)
+    # the runs' own clocks (10 s per epoch in both tables) are never read
+    assert c["epoch_time_ratio"] == pytest.approx(1.5) and c["total_time_ratio"] == pytest.approx(0.9)
+    assert report.c4_sentence(c, cost, 100, 1000).startswith(
+        "Timed side by side on one machine (measured here, 2 threads), a batch-100 epoch took 1.50 "
+        "times as long as a batch-1,000 epoch (rounds: 1.40, 1.60)")
+    other = claims.claim_c4(small, large, cost | {"small_batch": 64, "large_batch": 256})
+    assert not other["timed"] and np.isnan(other["epoch_time_ratio"])
+    assert report.c4_sentence(other, None, 100, 1000).startswith("No side-by-side timing")
+
+
+def order_metrics(model_aucs, rules=(0, 0, 1, 1, 2, 2)):
+    """One run's order metrics: six order targets of three rules."""
+    return {"rules": list(rules), "model": list(model_aucs), "oracle": [0.9] * len(rules),
+            "cooccurrence": [0.5] * len(rules)}
+
+
+def test_c1_on_the_order_benchmark_is_decided_over_seeds_and_reports_rules():
+    danq = {s: order_metrics([0.70 + 0.01 * s, 0.72, 0.66, None, 0.7, 0.71]) for s in range(100, 105)}
+    cnn = {s: order_metrics([0.55, 0.56 + 0.01 * s % 3, 0.5, 0.52, 0.72, 0.74]) for s in range(100, 105)}
+    c = claims.claim_c1_order(danq, cnn)
+    assert c["n_seeds"] == 5 and c["verdict"] == "supported" and c["ci_low"] > 0
+    assert c["oracle_roc"] == pytest.approx(0.9) and c["cooccurrence_roc"] == pytest.approx(0.5)
+    # rule 2: the CNN ahead; rules 0 and 1: DanQ (a missing AUC left out of its rule's mean)
+    assert (c["n_rules"], c["rules_danq_ahead"]) == (3, 2) and 0 < c["rules_p"] <= 1
+    short = claims.claim_c1_order({100: danq[100]}, {100: cnn[100], 101: cnn[101]})
+    assert short["verdict"] == "inconclusive" and short["reason"] == "1 of the 5 planned seeds per model"
+    none = claims.claim_c1_order({}, {})
+    assert none["verdict"] == "inconclusive" and none["n_rules"] == 0
+    small, large = runs(*pairs(0)).assign(batch=100), runs(*pairs(-7)).assign(batch=1000)
+    rest = {"C2": claims.claim_c2(large), "C3": claims.claim_c3(small),
+            "C4": claims.claim_c4(small, large, None), "C5 small": claims.claim_c5(small),
+            "C5 large": claims.claim_c5(large)}
+    real = {"C1": short, "C2": rest["C2"], "C3": rest["C3"], "C5 small": rest["C5 small"],
+            "C5 large": rest["C5 large"]}
+    card = report.claims_table(get_preset("cpu"), "synthetic", {"C1": none, **rest}, small, large, real)
+    assert card.iloc[0, 2] == "order benchmark: no seed of both models has finished yet"
+    assert list(card["verdict, real ChIP-seq"])[:4] == [
+        "inconclusive (1 of the 5 planned seeds per model)", "supported", "equivalent within margin",
+        "not tested"]  # C4: the real-data study does not time batches
 
 
 def test_c2_order_test_reads_the_sign_test_only_when_runs_were_censored():

@@ -293,6 +293,59 @@ def test_the_learning_rate_rule_and_the_registered_study():
     assert {c.seed for c in sensitivity} == set(range(100, 106))
 
 
+class GridRecords:
+    """A run cache holding the learning-rate grid's records: ``loss`` by (batch, rate)."""
+
+    def __init__(self, loss):
+        self.loss = loss
+
+    def records(self, configs):
+        return [{"status": "finished", "best_val_loss": self.loss[c.batch, c.learning_rate]}
+                if (c.batch, c.learning_rate) in self.loss else None for c in configs]
+
+
+def test_a_chapter_shows_the_registered_studys_runs_at_its_batch():
+    p = get_preset("cpu")
+    cache = GridRecords({(1000, 1e-3): 0.16, (1000, 2e-3): 0.15, (1000, 3e-3): 0.157})
+    shown = experiments.dropout_arm_runs(p, "/data", 1000, cache, train=False)
+    study = experiments.registered_study(p, "/data", {1000: 2e-3, 100: 1e-3})
+    assert shown == [c for c in study if c.batch == 1000] and len(shown) == 40
+    limited = experiments.dropout_arm_runs(p, "/data", 1000, cache, n_runs_random=3, n_runs_fixed=2,
+                                           train=False)
+    assert sorted((c.dropout, c.seed) for c in limited) == [
+        ("fixed", 100), ("fixed", 101), ("random", 100), ("random", 101), ("random", 102)]
+    first = experiments.dropout_arm_runs(p, "/data", 1000, cache, "first", train=False)
+    assert first == experiments.dropout_arms(p, "/data", 1000) and {c.learning_rate for c in first} == {3e-3}
+    with pytest.raises(ValueError, match=r"batch=100: the learning-rate rule's grid has 0 of its 6 runs"):
+        experiments.dropout_arm_runs(p, "/data", 100, cache, train=False)
+    with pytest.raises(ValueError, match=r"study='pilot': expected one of registered, first"):
+        experiments.dropout_arm_runs(p, "/data", 1000, cache, "pilot")
+
+
+def record_from(fingerprint, commit, dirty=False, seed=0):
+    return {"config": {"seed": seed}, "provenance": {
+        "code_fingerprint": fingerprint, "git": {"commit": commit, "dirty": dirty},
+        "hardware": {"cpu": "AMD EPYC", "cpu_count": 2, "gpus": []}}}
+
+
+def test_the_runs_a_chapter_shows_share_one_computation():
+    one = [record_from("ac4e82a6" * 8, "293aafe3ff"), record_from("ac4e82a6" * 8, "af6145f0aa", seed=1)]
+    c = study.computation(one)
+    assert c["fingerprint"].startswith("ac4e82a6") and c["commits"] == ["293aafe", "af6145f"]
+    assert c["machines"] == ["AMD EPYC (2 cores)"] and c["n_runs"] == 2
+    with pytest.raises(ValueError, match=r"3 runs carry 2 training-code fingerprints \(ac4e82a6: 2 runs"):
+        study.computation(one + [record_from("ffff0000" * 8, "293aafe3ff", seed=7)])
+    with pytest.raises(ValueError, match="carry 2 training-code fingerprints"):
+        study.computation(one + [record_from(None, "3d5d466000")])  # a record from before fingerprints
+    from danqrepro.replication import report
+    assert report.computation_sentence(one, True) == (
+        "All 2 runs carry one training-code fingerprint, `ac4e82a6ac4e`, and were trained from "
+        "commits 293aafe, af6145f on AMD EPYC (2 cores)")
+    assert report.computation_sentence(one + [record_from(None, "3d5d466000", True)], False).startswith(
+        "These 3 runs of the first study were trained from 3 commits (1 of the runs with uncommitted "
+        "changes) and carry 1 training-code fingerprint")
+
+
 def test_c1_runs_pair_the_matched_models_at_their_own_rates():
     p = get_preset("cpu")
     grid = experiments.c1_learning_rate_grid(p, "/order")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import binomtest, ttest_1samp
 
-from .plan import PLAN, decide_c2, decide_c3, decide_c5, t_interval
+from .plan import PLAN, decide_c2, decide_c3, decide_c5, signed_rank_test, t_interval
 from .stats import censored_sign_test, compare_arms, paired_comparison
 
 ALPHA = PLAN.alpha
@@ -34,7 +34,8 @@ TESTS = {
     "C2": "exact Wilcoxon signed-rank over seed pairs (epochs); the loss by a non-inferiority "
           f"t test at a {PLAN.loss_margin:.1%} margin",
     "C3": f"TOST (t-based 90% interval) against a ±{PLAN.c3_margin:g}-epoch margin",
-    "C4": "none: epoch times on a compute-bound CPU measure the hardware",
+    "C4": "none: epoch times on a compute-bound CPU measure the hardware (seconds per epoch "
+          "timed side by side on one machine, benchmarks/batch_cost.py)",
     "C5": "Brown-Forsythe (Levene, median-centred) test of the epoch spreads, per batch size",
 }
 
@@ -101,14 +102,23 @@ def claim_c3(df) -> dict:
     return {**c, **decided}
 
 
-def claim_c4(small, large) -> dict:
-    """Seconds per epoch and to early stopping at the small batch over the large batch,
-    and samples to early stopping (hardware-free). Not testable on a CPU: the paper's 3x
-    is a GPU's, where a large batch fills the device; on a compute-bound CPU the cost of
-    an epoch hardly depends on the batch."""
-    return {"epoch_time_ratio": float(small.seconds_per_epoch.mean() / large.seconds_per_epoch.mean()),
-            "total_time_ratio": float(small.wall_seconds.mean() / large.wall_seconds.mean()),
-            "epochs_ratio": float(small.epochs.mean() / large.epochs.mean()),
+def claim_c4(small, large, cost: dict | None) -> dict:
+    """The small batch's cost over the large batch's: seconds per epoch from a side-by-side
+    timing on one machine (``cost``: the summary of ``benchmarks/batch_cost.py`` for these
+    two batch sizes, or None where there is none), epochs to early stopping from the runs
+    (a count, whatever machine ran them), and their product, the time to early stopping on
+    that machine. Seconds pooled over run records are never used: the records come from
+    machines of different speeds.
+
+    Not testable on a CPU (the plan's rule): the paper's 3x is a GPU's, where a large batch
+    fills the device; on a compute-bound CPU an epoch's cost measures the hardware."""
+    small_batch, large_batch = int(small.batch.iloc[0]), int(large.batch.iloc[0])
+    epochs_ratio = float(small.epochs.mean() / large.epochs.mean())
+    timed = cost is not None and {cost["small_batch"], cost["large_batch"]} == {small_batch, large_batch}
+    epoch_ratio = (cost["s_per_epoch"][str(small_batch)] / cost["s_per_epoch"][str(large_batch)]
+                   if timed else float("nan"))
+    return {"epoch_time_ratio": float(epoch_ratio), "total_time_ratio": float(epoch_ratio * epochs_ratio),
+            "epochs_ratio": epochs_ratio, "timed": timed,
             "verdict": "not testable here",
             "reason": "epoch times on a compute-bound CPU measure the hardware"}
 
@@ -124,20 +134,15 @@ def claim_c5(df, alpha: float = ALPHA) -> dict:
             "verdict": decided["verdict"], "reason": decided["reason"]}
 
 
-def claim_c1(comparison: dict, danq_roc: list[float], cnn_roc: list[float]) -> dict:
-    """DanQ against the CNN over seeds: the mean test ROC AUC of each seed's pair of runs,
-    a paired t test (two-sided) and its 95% interval; the per-target figures of
-    :func:`danqrepro.evaluate.compare_targets` (``comparison``) and their sign test are
-    reported but decide nothing (targets are copies of few rules, not independent units).
-
-    Inconclusive with fewer seeds than the plan's; else supported when DanQ is
-    significantly better, not supported otherwise."""
-    n, k = comparison["n_targets"], round(comparison["roc_better_fraction"] * comparison["n_targets"])
+def _c1_over_seeds(danq_roc, cnn_roc) -> dict:
+    """C1's decision over seeds: the paired difference of each seed's mean ROC AUC (DanQ
+    minus CNN), its 95% t interval and two-sided t test. Inconclusive with fewer seeds than
+    the plan's; supported when the interval lies above zero; not supported otherwise."""
     d = np.asarray(danq_roc, float) - np.asarray(cnn_roc, float)
     low, high = t_interval(d, 0.95)
     p = float(ttest_1samp(d, 0).pvalue) if d.size > 1 and d.std() > 0 else float("nan")
-    out = {**comparison, "sign_test_p": float(binomtest(k, n, 0.5).pvalue), "n_seeds": int(d.size),
-           "seed_mean_difference": float(d.mean()), "ci_low": low, "ci_high": high, "p": p}
+    out = {"n_seeds": int(d.size), "seed_mean_difference": float(d.mean()) if d.size else float("nan"),
+           "ci_low": low, "ci_high": high, "p": p}
     if d.size < PLAN.c1_seeds:
         return out | {"verdict": "inconclusive",
                       "reason": f"{d.size} of the {PLAN.c1_seeds} planned seeds per model"}
@@ -145,6 +150,46 @@ def claim_c1(comparison: dict, danq_roc: list[float], cnn_roc: list[float]) -> d
         return out | {"verdict": "supported", "reason": None}
     return out | {"verdict": "not supported",
                   "reason": "the CNN is better" if high < 0 else "no significant difference over seeds"}
+
+
+def claim_c1(comparison: dict, danq_roc: list[float], cnn_roc: list[float]) -> dict:
+    """DanQ against the CNN over seeds (:func:`_c1_over_seeds`, on each seed's mean test ROC
+    AUC); the per-target figures of :func:`danqrepro.evaluate.compare_targets`
+    (``comparison``) and their sign test are reported but decide nothing (targets are
+    copies of few rules, not independent units)."""
+    n, k = comparison["n_targets"], round(comparison["roc_better_fraction"] * comparison["n_targets"])
+    return {**comparison, "sign_test_p": float(binomtest(k, n, 0.5).pvalue),
+            **_c1_over_seeds(danq_roc, cnn_roc)}
+
+
+def claim_c1_order(danq: dict[int, dict], cnn: dict[int, dict]) -> dict:
+    """C1 on the order benchmark, by the plan: DanQ against the capacity-matched CNN on the
+    order targets, among the samples where only the order of a rule's two motifs tells
+    (:mod:`danqrepro.replication.order`). ``danq``, ``cnn``: seed -> the order metrics
+    (``order-metrics.json``) of each model's finished runs.
+
+    Decided over seeds (:func:`_c1_over_seeds` on each seed's mean order-target ROC AUC);
+    over the order rules (the clusters: a rule's targets are copies of one rule) the mean
+    difference per rule and the exact signed-rank test are reported, beside the oracle's
+    and the co-occurrence oracle's AUC there."""
+    seeds = sorted(set(danq) & set(cnn))
+
+    def mean_auc(metrics, key="model"):
+        return float(np.nanmean(np.asarray(metrics[key], dtype=float)))
+    out = _c1_over_seeds([mean_auc(danq[s]) for s in seeds], [mean_auc(cnn[s]) for s in seeds])
+    out |= {"danq_roc": float(np.mean([mean_auc(danq[s]) for s in seeds])) if seeds else float("nan"),
+            "cnn_roc": float(np.mean([mean_auc(cnn[s]) for s in seeds])) if seeds else float("nan"),
+            "oracle_roc": mean_auc(danq[seeds[0]], "oracle") if seeds else float("nan"),
+            "cooccurrence_roc": mean_auc(danq[seeds[0]], "cooccurrence") if seeds else float("nan")}
+    if not seeds:
+        return out | {"n_rules": 0, "rules_danq_ahead": 0, "rules_p": float("nan")}
+    rules = np.asarray(danq[seeds[0]]["rules"])
+    per_seed = np.array([np.asarray(m[s]["model"], dtype=float) for m in (danq, cnn) for s in seeds])
+    difference = per_seed[:len(seeds)].mean(axis=0) - per_seed[len(seeds):].mean(axis=0)  # per target
+    by_rule = np.array([np.nanmean(difference[rules == r]) for r in np.unique(rules)])
+    test = signed_rank_test(by_rule)
+    return out | {"n_rules": int(by_rule.size), "rules_danq_ahead": int((by_rule > 0).sum()),
+                  "rules_p": test["p"]}
 
 
 # the secondary claims' p-values, over which Holm's correction runs (C2 is the primary)
@@ -169,3 +214,45 @@ def holm_secondaries(verdicts: dict) -> dict:
                   "reason": "not significant after Holm's correction over the secondary claims"}
         out[k] = c
     return out
+
+
+def real_verdicts(preset, cache, registered: dict) -> dict:
+    """The real-data study's verdicts by the plan, from the records of the registered study
+    (``registered``: :func:`experiments.registered`): ``C1`` over the TFs
+    (:func:`plan.decide_c1_real`, a seed counting where both models finished it); ``C2``,
+    ``C3``, ``C5 small`` and ``C5 large`` on ``plan.real_arms_tf``, Holm's correction over
+    its secondaries as in the synthetic study. Also ``finished``: the finished runs of the
+    real C1 and of the real dropout arms (their study table, or None)."""
+    from . import experiments, study
+    from .plan import decide_c1_real
+    plan = preset.plan
+    tfs = plan.real_tfs or tuple(experiments.real_tables())
+    names = {experiments.real_data_path(preset, tf, generate=False): tf for tf in tfs}
+    per_tf: dict = {tf: ([], []) for tf in tfs}
+    c1_configs = registered["phases"].get("real C1", [])
+    for config, record in zip(c1_configs, registered_records(registered, c1_configs)):
+        if record and record["status"] == "finished":
+            per_tf[names[config.data]][plan.real_models.index(config.model)].append(record["test"]["all"]["roc_mean"])
+    per_tf = {tf: (d[:min(len(d), len(c))], c[:min(len(d), len(c))]) for tf, (d, c) in per_tf.items()}
+    arm_configs = registered["phases"].get("real dropout arms", [])
+    finished = [r for r in registered_records(registered, arm_configs) if r and r["status"] == "finished"]
+    arms = study.table(finished) if finished else None
+
+    def at(batch):
+        return arms[arms.batch == batch] if arms is not None and (arms.batch == batch).any() else None
+    small, large = at(preset.small_batch), at(preset.large_batch)
+    verdicts = {"C1": decide_c1_real(per_tf, plan),
+                "C2": claim_c2(large) if large is not None else decide_c2([], [], [], [], 0.0, plan),
+                "C3": claim_c3(small) if small is not None else decide_c3([], [], 0.0, plan)}
+    for name, df in (("C5 small", small), ("C5 large", large)):
+        verdicts[name] = (claim_c5(df) if df is not None else
+                          {"levene_p": float("nan")} | decide_c5([], [], 0.0, ALPHA, plan))
+    verdicts["C1"]["p"] = verdicts["C1"]["test"]["p"]
+    return holm_secondaries(verdicts) | {"per_tf": per_tf, "arms": arms, "c1_finished": sum(
+        len(d) for d, _ in per_tf.values())}
+
+
+def registered_records(registered: dict, configs) -> list[dict | None]:
+    """The records :func:`experiments.registered` found for ``configs`` (some of its own)."""
+    by_config = dict(zip(map(repr, registered["configs"]), registered["records"]))
+    return [by_config.get(repr(c)) for c in configs]

@@ -39,12 +39,7 @@ def study_command(args) -> None:
     experiments.check_parameters(args.data)
     cache = RunCache(Path(args.runs) if args.runs else project.runs_dir())
     if args.status:  # from the records alone: no data generated or opened
-        data = experiments.data_path(preset, args.data, generate=False)
-        c1_data = experiments.order_data_path(preset, generate=False)
-        runs = experiments.study_runs(
-            preset, data, c1_data, cache.found_records,
-            real_data=lambda tf: experiments.real_data_path(preset, tf, generate=False))
-        print(status_report(runs, cache))
+        print(status_report(experiments.registered(preset, cache, args.data), cache))
         return
     data = experiments.data_path(preset, args.data)
     c1_data = experiments.order_data_path(preset)

@@ -3,6 +3,7 @@ book runner ask for exactly the same (cached) runs."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from pathlib import Path
 
@@ -118,15 +119,17 @@ def study_configs(preset: Preset, data: str) -> list[TrainConfig]:
 
 # -- the registered study (danqrepro.replication.plan) ----------------------------------
 
-def learning_rate_grid(preset: Preset, data: str) -> list[TrainConfig]:
+def learning_rate_grid(preset: Preset, data: str, batches: tuple[int, ...] | None = None
+                       ) -> list[TrainConfig]:
     """The runs of the plan's learning-rate rule (``preset.plan``): the fixed arm at each
-    batch size, at every rate of ``lr_grid``, on the rule's seeds (none of them a study
-    seed), each stopped at ``lr_grid_epochs`` (or the preset's cap, if lower)."""
+    of ``batches`` (default: the preset's large and small batch), at every rate of
+    ``lr_grid``, on the rule's seeds (none of them a study seed), each stopped at
+    ``lr_grid_epochs`` (or the preset's cap, if lower)."""
     plan = preset.plan
     cap = min(plan.lr_grid_epochs, preset.max_epochs)
     return [TrainConfig(dropout="fixed", seed=seed,
                         **preset.recipe(data=data, batch=batch, learning_rate=rate, max_epochs=cap))
-            for batch in (preset.large_batch, preset.small_batch)
+            for batch in batches or (preset.large_batch, preset.small_batch)
             for rate in plan.lr_grid for seed in plan.lr_seeds]
 
 
@@ -149,15 +152,58 @@ def chosen_learning_rates(grid: list[TrainConfig], records: list[dict | None],
 
 def registered_study(preset: Preset, data: str, rates: dict[int, float]) -> list[TrainConfig]:
     """The dropout arms of the registered study (``preset.plan``), in the order to train
-    them: seed by seed from ``plan.first_seed``, the fixed and random runs at the large
-    batch, then at the small one, each at its rate from :func:`chosen_learning_rates`, so
-    that a study stopped part way holds whole pairs at both sizes."""
+    them: seed by seed from ``plan.first_seed``, the fixed and random runs at each batch
+    size of ``rates`` (batch -> its rate from :func:`chosen_learning_rates`), the largest
+    first, so that a study stopped part way holds whole pairs at every size."""
     plan = preset.plan
     seeds = range(plan.first_seed, plan.first_seed + plan.pairs_per_batch)
     return [TrainConfig(dropout=dropout, seed=seed,
                         **preset.recipe(data=data, batch=batch, learning_rate=rates[batch]))
-            for seed in seeds for batch in (preset.large_batch, preset.small_batch)
+            for seed in seeds for batch in sorted(rates, reverse=True)
             for dropout in ("fixed", "random")]
+
+
+STUDIES = ("registered", "first")
+
+
+def dropout_arm_runs(preset: Preset, data: str, batch: int, cache, which: str = "registered",
+                     n_runs_random: int | None = None, n_runs_fixed: int | None = None,
+                     train: bool = True) -> list[TrainConfig]:
+    """The dropout arms a chapter shows at ``batch``.
+
+    ``which``: ``"registered"``, the registered study's arms (:func:`registered_study`, the
+    plan's pairs at the rate its learning-rate rule chose at this batch size, the rule's
+    grid trained first where ``train``); ``"first"``, the first study's (the preset's seeds
+    per arm from 0, at the preset's rate: the pilot that sized the plan). ``n_runs_*``
+    keep the first seeds of an arm (None: all of them). Raises ValueError naming the
+    parameter for an unknown study, and, without ``train``, where the rule's grid at this
+    batch has not ended."""
+    if which not in STUDIES:
+        raise ValueError(f"study={which!r}: expected one of {', '.join(STUDIES)}")
+    if which == "first":
+        return dropout_arms(preset, data, batch, n_runs_random, n_runs_fixed)
+    grid = learning_rate_grid(preset, data, (batch,))
+    records = cache.train_all(grid, log=None) if train else cache.records(grid)
+    rates = chosen_learning_rates(grid, records)
+    if rates is None:
+        done = sum(bool(r) and r["status"] in TERMINAL for r in records)
+        raise ValueError(f"study='registered', batch={batch}: the learning-rate rule's grid has "
+                         f"{done} of its {len(grid)} runs ended, so the arms' rate is not fixed "
+                         "yet (run `danqrepro study`, or render with finished_only=False)")
+    first = preset.plan.first_seed
+    limit = {"random": n_runs_random, "fixed": n_runs_fixed}
+    return [c for c in registered_study(preset, data, rates)
+            if limit[c.dropout] is None or c.seed < first + limit[c.dropout]]
+
+
+def registered(preset: Preset, cache, data: str | None = None) -> dict:
+    """The registered study as its records stand, opening no data and training nothing:
+    :func:`study_runs`'s phases, configs and rates, with ``records`` (one per config, None
+    where it never started)."""
+    found = study_runs(preset, data_path(preset, data, generate=False),
+                       order_data_path(preset, generate=False), cache.found_records,
+                       real_data=lambda tf: real_data_path(preset, tf, generate=False))
+    return found | {"records": cache.found_records(found["configs"])}
 
 
 def sensitivity_arm(preset: Preset, data: str) -> list[TrainConfig]:
@@ -271,20 +317,26 @@ def real_data_path(preset: Preset, tf: str, generate: bool = True) -> str:
     (``real_length``, ``real_negatives``, ``real_data_seed``, ``real_valid_fraction``),
     converted into the data cache on first use (``generate=False``: only where it would
     be). Its name holds the TF, the rule and the tables' contents."""
-    import hashlib
-
     from ..data.peaks import convert_peaks
     plan = preset.plan
     train, test = real_tables()[tf]
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in (train, test))
-                            + repr((plan.real_length, plan.real_negatives, plan.real_data_seed,
-                                    plan.real_valid_fraction)).encode()).hexdigest()[:10]
+    digest = _real_store_digest(train, test, (plan.real_length, plan.real_negatives,
+                                              plan.real_data_seed, plan.real_valid_fraction))
     path = cache_dir() / "stores" / f"chip-{tf}-{plan.real_length}bp-{digest}"
     if generate and not (path / "manifest.json").is_file():
         convert_peaks({"train": train, "test": test}, path, shuffled_negatives=plan.real_negatives,
                       length=plan.real_length, valid_fraction=plan.real_valid_fraction,
                       seed=plan.real_data_seed, target=tf, progress=False)
     return str(path)
+
+
+@functools.lru_cache(maxsize=None)
+def _real_store_digest(train: Path, test: Path, rule: tuple) -> str:
+    """The tables' contents and the plan's rule, hashed once per process (the study asks
+    for every TF's store at each phase)."""
+    import hashlib
+    return hashlib.sha256(b"".join(p.read_bytes() for p in (train, test))
+                          + repr(rule).encode()).hexdigest()[:10]
 
 
 def real_c1_runs(preset: Preset, data_by_tf: dict[str, str], rates: dict[str, float]) -> list[TrainConfig]:

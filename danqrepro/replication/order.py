@@ -95,3 +95,15 @@ def score_missing(cache, configs) -> int:
             score_run(run_dir, cache.store(config.data))
             scored += 1
     return scored
+
+
+def found_scores(cache, configs) -> list[dict | None]:
+    """The order metrics of each config's run, found from the records alone
+    (:meth:`RunCache.find`: no data opened); None where the run or its score is missing."""
+    from ..files import read_json
+    out = []
+    for config in configs:
+        run_dir = cache.find(config)
+        path = run_dir / ORDER_METRICS if run_dir else None
+        out.append(read_json(path, "order metrics") if path and path.is_file() else None)
+    return out

@@ -23,6 +23,38 @@ def measured_on(result: dict) -> str:
     return f"measured {result['date']} on {hw['cpu']} ({hw['cpu_count']} cores{gpus}), commit `{commit}`{dirty}"
 
 
+def batch_cost(preset: str, directory: str | Path | None = None) -> dict | None:
+    """The side-by-side epoch timing of ``benchmarks/batch_cost.py`` for ``preset`` (its
+    summary, with ``measured_on``), or None where none was measured for it."""
+    from .project import root
+    path = Path(directory or root() / "benchmarks" / "results") / "batch_cost.json"
+    if not path.is_file():
+        return None
+    result = json.loads(path.read_text())
+    summary = result["summary"]
+    return summary | {"measured_on": measured_on(result)} if summary["preset"] == preset else None
+
+
+def gpu_sentence(directory: str | Path | None = None) -> str:
+    """The GPU's epoch-time ratio of the small over the large batch for full-size DanQ,
+    from ``benchmarks/results/gpu.json`` (a PyTorch port timed on a lent GPU), for prose;
+    "" where no GPU was measured."""
+    from .project import root
+    path = Path(directory or root() / "benchmarks" / "results") / "gpu.json"
+    if not path.is_file():
+        return ""
+    result = json.loads(path.read_text())
+    rate = {(r["model"], r["batch"], r["precision"]): r["samples_s"] for r in result["rows"]}
+    ratios = {p: rate[("danq", 1000, p)] / rate[("danq", 100, p)] for p in ("fp32", "tf32")
+              if ("danq", 1000, p) in rate and ("danq", 100, p) in rate}
+    if not ratios:
+        return ""
+    return (f"On an {result['device']}, the PyTorch port of full-size DanQ took "
+            + " and ".join(f"{r:.1f} times as long ({p})" for p, r in ratios.items())
+            + " per epoch at batch 100 as at batch 1000 (model only, not the project's runner; "
+            "see the performance page)")
+
+
 def training_table(result: dict):
     """Median over rounds of each variant and batch: samples/s (whole call), samples/s
     of the median step, MFU; with the runner's ratio to each variant."""

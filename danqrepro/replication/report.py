@@ -79,6 +79,62 @@ def seconds_caveat(records: list[dict]) -> str:
             "compare the arms")
 
 
+def study_sentence(preset, runs_from: str, tables: dict) -> str:
+    """Which study a chapter's dropout arms come from, for prose: per batch size, the
+    registered study's pairs finished of those planned, or the first study's runs.
+    ``tables``: batch -> :func:`study.table` of the runs shown at it, largest batch first."""
+    def at(batch, t):
+        rates = ", ".join(f"{r:g}" for r in sorted(set(t.learning_rate)))
+        pairs = len(set(t[t.dropout == "random"].seed) & set(t[t.dropout == "fixed"].seed))
+        planned = f" of the {preset.plan.pairs_per_batch} planned" if runs_from == "registered" else ""
+        return (f"at batch {batch:,}, {pairs}{planned} seed pairs "
+                f"({seeds(t.seed) if len(t) else 'none finished yet'}) at learning rate {rates}")
+    parts = "; ".join(at(b, t) for b, t in sorted(tables.items(), reverse=True))
+    if runs_from == "registered":
+        return (f"These are the registered study's runs (plan version {preset.plan.version}), each "
+                f"batch size at the rate its learning-rate rule chose: {parts}")
+    return (f"These are the first study's runs, the pilot whose noise sized the registered plan, "
+            f"at the preset's learning rate: {parts}")
+
+
+def computation_sentence(records: list[dict], registered: bool) -> str:
+    """Which computation a chapter's runs come from, for prose. ``registered``: the runs
+    must share one training-code fingerprint (:func:`study.computation` raises otherwise);
+    else (the first study) how many commits and fingerprints they span."""
+    from .study import computation
+    if registered:
+        c = computation(records)
+        commits = c["commits"]
+        return (f"All {count(c['n_runs'], 'run')} carry one training-code fingerprint, "
+                f"`{c['fingerprint'][:12]}`, and were trained from "
+                f"{'commit' if len(commits) == 1 else 'commits'} {', '.join(commits)} "
+                f"on {'; '.join(c['machines'])}")
+    git = [r.get("provenance", {}).get("git", {}) for r in records]
+    commits = {g.get("commit") for g in git}
+    prints = {r.get("provenance", {}).get("code_fingerprint") for r in records} - {None}
+    dirty = sum(bool(g.get("dirty")) for g in git)
+    return (f"These {count(len(records), 'run')} of the first study were trained from "
+            f"{count(len(commits), 'commit')} ({dirty} of the runs with uncommitted changes) and "
+            f"carry {count(len(prints), 'training-code fingerprint')}: the first study predates "
+            "the rule that every run share one computation")
+
+
+def c4_sentence(c4: dict, cost: dict | None, small_batch: int, large_batch: int) -> str:
+    """C4's figures for prose (:func:`claims.claim_c4`), saying on which machine the seconds
+    were timed, or that no side-by-side timing exists for these batch sizes."""
+    epochs = (f"the batch-{small_batch:,} runs trained {c4['epochs_ratio']:.2f} times the epochs "
+              f"of the batch-{large_batch:,} runs to their stop")
+    if not c4["timed"]:
+        return (f"No side-by-side timing of batches {small_batch:,} and {large_batch:,} on one "
+                f"machine exists for this preset (`benchmarks/batch_cost.py`), so no seconds are "
+                f"compared; {epochs}")
+    return (f"Timed side by side on one machine ({cost['measured_on']}, {cost['threads']} threads), "
+            f"a batch-{small_batch:,} epoch took {c4['epoch_time_ratio']:.2f} times as long as a "
+            f"batch-{large_batch:,} epoch (rounds: "
+            f"{', '.join(f'{x:.2f}' for x in cost['epoch_time_ratio_rounds'])}); {epochs}, so a "
+            f"run to early stopping took about {c4['total_time_ratio']:.2f} times as long there")
+
+
 def mean_epochs(arm) -> str:
     """An arm's mean epoch count for prose, "≥" in front when runs reached the epoch cap
     (the mean of lower bounds is a lower bound). ``arm``: the study table's rows of one arm."""
@@ -182,11 +238,32 @@ def _epochs(df) -> str:
     return " vs ".join(mean_epochs(df[df.dropout == arm]) for arm in ("random", "fixed"))
 
 
-def claims_table(preset, data_label: str, verdicts: dict, small, large):
+def _c1_words(preset, c1: dict) -> str:
+    """Our C1 figures for the scorecard: the order benchmark's (:func:`claims.claim_c1_order`)
+    or the per-target comparison's (:func:`claims.claim_c1`)."""
+    if "n_rules" not in c1:
+        return (f"{preset.model} higher ROC AUC on {c1['roc_better_fraction']:.1%} of {c1['n_targets']} "
+                f"targets (sign test p = {c1['sign_test_p']:.2g}); mean PR AUC {c1['pr_mean_difference']:+.3f}")
+    if not c1["n_seeds"]:
+        return "order benchmark: no seed of both models has finished yet"
+    return (f"order targets: ROC AUC {c1['danq_roc']:.3f} vs {c1['cnn_roc']:.3f} (co-occurrence oracle "
+            f"{c1['cooccurrence_roc']:.3f}, oracle {c1['oracle_roc']:.3f}); difference "
+            f"{c1['seed_mean_difference']:+.3f} (95% CI {interval(c1['ci_low'], c1['ci_high'], '+.3f')}) over "
+            f"{count(c1['n_seeds'], 'seed')}; DanQ ahead on {c1['rules_danq_ahead']} of {c1['n_rules']} "
+            f"order rules (signed-rank p = {figure(c1['rules_p'])})")
+
+
+def _verdict(c: dict) -> str:
+    return c["verdict"] + (f" ({c['reason']})" if c.get("reason") else "")
+
+
+def claims_table(preset, data_label: str, verdicts: dict, small, large, real: dict | None = None):
     """The scorecard: one row per claim (C5 once per batch size) with the paper's words,
     ours, the test and the verdict. ``verdicts``: what :mod:`danqrepro.replication.claims`
     returned, by ``C1``-``C4``, ``C5 small`` and ``C5 large``; ``small``, ``large``: the
-    study tables of the two batch sizes."""
+    study tables of the two batch sizes; ``real``: the real-data study's verdicts
+    (:func:`claims.real_verdicts`), a second verdict column where given (C4 is not tested
+    there)."""
     import pandas as pd
 
     from .claims import PAPER, TESTS
@@ -197,18 +274,21 @@ def claims_table(preset, data_label: str, verdicts: dict, small, large):
         return (f"batch {batch}: SD {figure(c['sd_random'], '.1f')} vs {figure(c['sd_fixed'], '.1f')} "
                 f"epochs, longest {c['max_random']:.0f}; Brown-Forsythe p = {figure(c['levene_p'])}")
     rows = [
-        ("C1", c1, f"{p.model} higher ROC AUC on {c1['roc_better_fraction']:.1%} of {c1['n_targets']} "
-                   f"targets (sign test p = {c1['sign_test_p']:.2g}); mean PR AUC {c1['pr_mean_difference']:+.3f}"),
+        ("C1", c1, _c1_words(p, c1)),
         ("C2", c2, f"batch {p.large_batch}: {_epochs(large)} epochs (random vs fixed); "
                    f"{order_test(c2) or _paired(c2)}; loss gap {c2['relative_loss_gap']:+.2%}"),
         ("C3", c3, f"batch {p.small_batch}: {_epochs(small)} epochs; {_paired(c3)}; "
                    f"margin ±{c3['equivalence_margin']:.1f}"),
-        ("C4", c4, f"epoch time x{c4['epoch_time_ratio']:.2f}, run time x{c4['total_time_ratio']:.2f}, "
-                   f"epochs x{c4['epochs_ratio']:.2f} (batch {p.small_batch} over {p.large_batch}, this CPU)"),
+        ("C4", c4, (f"epoch time x{c4['epoch_time_ratio']:.2f}, run time x{c4['total_time_ratio']:.2f} "
+                    "(timed side by side on one CPU), " if c4["timed"] else "no side-by-side timing; ")
+                   + f"epochs x{c4['epochs_ratio']:.2f} (batch {p.small_batch} over {p.large_batch})"),
         ("C5", verdicts["C5 small"], spread(verdicts["C5 small"], p.small_batch)),
         ("C5", verdicts["C5 large"], spread(verdicts["C5 large"], p.large_batch)),
     ]
-    return pd.DataFrame([{"claim": k, "paper": PAPER[k], f"ours ({data_label}, {p.name})": ours,
-                          "test": TESTS[k],
-                          "verdict": c["verdict"] + (f" ({c['reason']})" if c.get("reason") else "")}
-                         for k, c, ours in rows])
+    keys = ["C1", "C2", "C3", "C4", "C5 small", "C5 large"]
+    table = pd.DataFrame([{"claim": k, "paper": PAPER[k], f"ours ({data_label}, {p.name})": ours,
+                           "test": TESTS[k], "verdict": _verdict(c)} for k, c, ours in rows])
+    if real is not None:
+        table["verdict, real ChIP-seq"] = [_verdict(real[k]) if k in real else "not tested"
+                                           for k in keys]
+    return table

@@ -61,6 +61,13 @@ def hours_left(progress_table) -> float:
     return float(left) / 3600
 
 
+def machine(hardware: dict) -> str:
+    """A run record's ``provenance.hardware`` in words: the CPU, its cores, any GPUs."""
+    gpus = hardware.get("gpus")
+    return (f"{hardware.get('cpu', '?')} ({hardware.get('cpu_count', '?')} cores)"
+            + (", " + ", ".join(gpus) if gpus else ""))
+
+
 def compute_used(root: str | Path):
     """Training time every run record under ``root`` holds, finished or not: one row per
     data kind, model, optimiser, learning rate and batch size with the runs, how many
@@ -77,8 +84,7 @@ def compute_used(root: str | Path):
                      "finished": r["status"] in TERMINAL, "censored": r.get("stop_reason") == "max_epochs",
                      "epochs": len(r.get("epochs", [])),
                      "hours": sum(e["seconds"] for e in r.get("epochs", [])) / 3600,
-                     "machine": f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores)"
-                                + (", " + ", ".join(hw["gpus"]) if hw.get("gpus") else "")})
+                     "machine": machine(hw)})
     columns = ["data", "model", "optimizer", "learning_rate", "batch"]
     if not rows:
         return pd.DataFrame(columns=columns + ["runs", "finished", "censored", "epochs", "hours", "machines"])
@@ -87,6 +93,27 @@ def compute_used(root: str | Path):
                  epochs=("epochs", "sum"), hours=("hours", "sum"),
                  machines=("machine", lambda m: "; ".join(sorted(set(m)))))
             .reset_index())
+
+
+def computation(records: list[dict]) -> dict:
+    """The one computation a set of runs shares: the training code's fingerprint that every
+    record carries (``fingerprint``), with the commits (``commits``, short hashes, a ``+``
+    after a commit with uncommitted changes) and the machines (``machines``) the runs were
+    trained on. Raises ValueError naming the runs when they carry more than one fingerprint
+    or none: results from two computations must not be pooled."""
+    by_print: dict = {}
+    for r in records:
+        by_print.setdefault(r.get("provenance", {}).get("code_fingerprint"), []).append(r)
+    if len(by_print) != 1 or None in by_print:
+        listed = "; ".join(f"{str(k)[:8]}: {len(v)} runs, e.g. seed {v[0]['config']['seed']}"
+                           for k, v in by_print.items())
+        raise ValueError(f"{len(records)} runs carry {len(by_print)} training-code fingerprints "
+                         f"({listed or 'no runs'}): expected one computation")
+    git = [r["provenance"].get("git", {}) for r in records]
+    hw = [r["provenance"].get("hardware", {}) for r in records]
+    return {"fingerprint": next(iter(by_print)), "n_runs": len(records),
+            "commits": sorted({g.get("commit", "?")[:7] + ("+" if g.get("dirty") else "") for g in git}),
+            "machines": sorted({machine(h) for h in hw})}
 
 
 def val_loss_jitter(record: dict) -> float:
