@@ -76,6 +76,8 @@ def test_hours_left_prices_unfinished_runs_at_their_finished_peers():
     assert study.hours_left(t) == pytest.approx((2700 - 1000 + 900 + 0 + 900 + 900) / 3600)
     t.loc[len(t)] = ("cnn", "adam", 1e-3, 100, "missing", 0.0)
     assert np.isnan(study.hours_left(t))  # no finished CNN run to price it
+    assert study.hours_left(t, skip_unpriced=True) == pytest.approx((2700 - 1000 + 900 + 0 + 900 + 900) / 3600)
+    assert study.unpriced(t) == 1
 
 
 def test_compute_used_sums_epoch_times_by_model_and_batch(tmp_path):
@@ -95,6 +97,33 @@ def test_compute_used_sums_epoch_times_by_model_and_batch(tmp_path):
     assert used.loc[100, "hours"] == pytest.approx(60 / 3600) and used.loc[1000, "hours"] == pytest.approx(1)
     assert used.loc[1000, "machines"] == "AMD EPYC (2 cores)"
     assert study.compute_used(tmp_path / "none").empty
+
+
+def test_retired_runs_are_read_back_from_the_git_history(tmp_path):
+    import json
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                       check=True, capture_output=True)
+    git("init", "-q")
+    hw = {"cpu": "AMD EPYC", "cpu_count": 2, "gpus": []}
+    for name, seconds in (("old", [1800.0, 1800.0]), ("kept", [360.0])):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "run.json").write_text(json.dumps({
+            "config": {"data": "/store", "model": "danq-cpu", "batch": 100}, "status": "finished",
+            "data": {"kind": "synthetic"}, "provenance": {"hardware": hw},
+            "epochs": [{"seconds": x} for x in seconds]}))
+    git("add", "runs")
+    git("commit", "-qm", "two runs")
+    git("rm", "-rq", "runs/old")
+    git("commit", "-qm", "Retire the old run")
+    retired = study.retired_records(tmp_path / "runs")
+    assert len(retired) == 1 and retired[0]["retired_in"].endswith("Retire the old run")
+    used = study.compute_used(tmp_path / "runs", retired).set_index("runs/")
+    assert used.loc["retired", "hours"] == pytest.approx(1.0) and used.loc["kept", "hours"] == pytest.approx(0.1)
+    assert study.retired_records(tmp_path / "runs" / "kept" / "missing") == []  # no such directory
+    assert study.retired_records(tmp_path / "runs" / "kept") == []  # nothing removed below it
 
 
 def record(val_losses, batch=1000, n_train=40_000, seconds=10.0, stop="stopped_early"):

@@ -3,6 +3,7 @@ commit and versions; and the helpers that glue figures into the book."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -173,10 +174,14 @@ def span(values, fmt: str = "{:.2f}") -> str:
     return low if low == high else f"{low}–{high}"
 
 
-def tidy(df, formats: dict | None = None):
+_table_numbers = itertools.count(1)  # one kernel renders one page: tables numbered per page
+
+
+def tidy(df, formats: dict | None = None, caption: str | None = None):
     """A table for the page: no index, numbers formatted (``formats`` maps a column to a
     format such as ``"{:.3f}"``; other numbers get :func:`_number`), true/false columns as
-    yes/no, missing values blank."""
+    yes/no, missing values blank; with ``caption``, numbered ("Table 2. ...") and captioned
+    below, as the book's figures are."""
     import pandas as pd
     formats = dict(formats or {})
     for column in df.columns:
@@ -187,7 +192,11 @@ def tidy(df, formats: dict | None = None):
             formats[column] = _yes_no
         elif pd.api.types.is_numeric_dtype(df[column]):
             formats[column] = _number
-    return df.style.format(formats, na_rep="").hide(axis="index")
+    styled = df.style.format(formats, na_rep="").hide(axis="index")
+    if caption:
+        styled = styled.set_caption(f"Table {next(_table_numbers)}. {caption}").set_table_styles(
+            [{"selector": "caption", "props": "caption-side: bottom; text-align: left; padding-top: 0.5em"}])
+    return styled
 
 
 # the training settings a chapter's setup table reads from its run records (``redraw`` only

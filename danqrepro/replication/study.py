@@ -43,12 +43,13 @@ PRICE_KEYS = (("model", "optimizer", "learning_rate", "batch"), ("model", "optim
               ("model", "batch"))
 
 
-def hours_left(progress_table) -> float:
+def hours_left(progress_table, skip_unpriced: bool = False) -> float:
     """Training hours a study still needs, from :func:`progress`'s table: each run not
     finished is taken to cost the mean of its closest finished peers (the same model,
     optimiser, learning rate and batch size; failing those, the same model, optimiser and
     batch size; failing those, the same model and batch size), less what it has trained;
-    nan while a run has no finished peer at all."""
+    nan while a run has no finished peer at all (``skip_unpriced``: such runs left out;
+    :func:`unpriced` counts them)."""
     t = progress_table
     finished = t[t.state.isin(TERMINAL)]
     means = [(keys, finished.groupby(list(keys)).wall_seconds.mean()) for keys in PRICE_KEYS]
@@ -56,9 +57,20 @@ def hours_left(progress_table) -> float:
     for row in t[~t.state.isin(TERMINAL)].to_dict("records"):
         costs = [m[key] for keys, m in means if (key := tuple(row[k] for k in keys)) in m.index]
         if not costs:
+            if skip_unpriced:
+                continue
             return float("nan")
         left += max(costs[0] - row["wall_seconds"], 0.0)
     return float(left) / 3600
+
+
+def unpriced(progress_table) -> int:
+    """Runs not finished that :func:`hours_left` cannot price: no finished run of the same
+    model and batch size yet."""
+    t = progress_table
+    finished = set(map(tuple, t[t.state.isin(TERMINAL)][["model", "batch"]].to_numpy().tolist()))
+    waiting = t[~t.state.isin(TERMINAL)][["model", "batch"]].to_numpy().tolist()
+    return sum(tuple(w) not in finished for w in waiting)
 
 
 def machine(hardware: dict) -> str:
@@ -68,24 +80,25 @@ def machine(hardware: dict) -> str:
             + (", " + ", ".join(gpus) if gpus else ""))
 
 
-def compute_used(root: str | Path):
-    """Training time every run record under ``root`` holds, finished or not: one row per
-    data kind, model, optimiser, learning rate and batch size with the runs, how many
-    finished and were censored, epochs trained, hours (the sum of epoch times) and the
-    machines."""
+def compute_used(root: str | Path, retired: list[dict] | None = None):
+    """Training time every run record under ``root`` holds, finished or not, and that of
+    ``retired`` records (:func:`retired_records`: runs since removed): one row per record
+    set (``kept`` or ``retired``), data kind, model, optimiser, learning rate and batch size
+    with the runs, how many finished and were censored, epochs trained, hours (the sum of
+    epoch times) and the machines."""
     import pandas as pd
     rows = []
-    for path in sorted(Path(root).glob("*/run.json")):
-        r = read_json(path)
-        c = TrainConfig.from_dict(r["config"])  # fills the defaults a record leaves out
-        hw = r.get("provenance", {}).get("hardware", {})
-        rows.append({"data": r.get("data", {}).get("kind"), "model": c.model,
-                     "optimizer": c.optimizer, "learning_rate": c.learning_rate, "batch": c.batch,
-                     "finished": r["status"] in TERMINAL, "censored": r.get("stop_reason") == "max_epochs",
-                     "epochs": len(r.get("epochs", [])),
-                     "hours": sum(e["seconds"] for e in r.get("epochs", [])) / 3600,
-                     "machine": machine(hw)})
-    columns = ["data", "model", "optimizer", "learning_rate", "batch"]
+    kept = [read_json(path) for path in sorted(Path(root).glob("*/run.json"))]
+    for state, records in (("kept", kept), ("retired", retired or [])):
+        for r in records:
+            c = TrainConfig.from_dict(r["config"])  # fills the defaults a record leaves out
+            rows.append({"runs/": state, "data": r.get("data", {}).get("kind"), "model": c.model,
+                         "optimizer": c.optimizer, "learning_rate": c.learning_rate, "batch": c.batch,
+                         "finished": r["status"] in TERMINAL, "censored": r.get("stop_reason") == "max_epochs",
+                         "epochs": len(r.get("epochs", [])),
+                         "hours": sum(e["seconds"] for e in r.get("epochs", [])) / 3600,
+                         "machine": machine(r.get("provenance", {}).get("hardware", {}))})
+    columns = ["runs/", "data", "model", "optimizer", "learning_rate", "batch"]
     if not rows:
         return pd.DataFrame(columns=columns + ["runs", "finished", "censored", "epochs", "hours", "machines"])
     return (pd.DataFrame(rows).groupby(columns)
@@ -93,6 +106,34 @@ def compute_used(root: str | Path):
                  epochs=("epochs", "sum"), hours=("hours", "sum"),
                  machines=("machine", lambda m: "; ".join(sorted(set(m)))))
             .reset_index())
+
+
+def retired_records(runs_dir: str | Path) -> list[dict]:
+    """Run records that the git history of the checkout holding ``runs_dir`` kept and that
+    were later removed from that directory (retrained, or retired with the settings they
+    ran), each as it stood just before its removal, with ``retired_in``: the removing
+    commit's short hash, date and subject. Empty where ``runs_dir`` is in no git checkout
+    (a source archive, a scratch run cache)."""
+    import json
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(runs_dir), *args], capture_output=True, text=True,
+                              check=True).stdout
+    try:
+        inside = git("rev-parse", "--show-prefix").strip()  # runs_dir relative to the checkout
+        log = git("log", "--diff-filter=D", "--format=@%h %ad %s", "--date=short", "--name-only",
+                  "--relative", "--", "*/run.json")
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    out, commit = [], None
+    for line in log.splitlines():
+        if line.startswith("@"):
+            commit = line[1:]
+        elif line.strip():
+            record = json.loads(git("show", f"{commit.split()[0]}^:{inside}{line}"))
+            out.append(record | {"retired_in": commit})
+    return out
 
 
 def computation(records: list[dict]) -> dict:
