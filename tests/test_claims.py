@@ -127,6 +127,8 @@ def test_c1_on_the_order_benchmark_is_decided_over_seeds_and_reports_rules():
             "C5 large": rest["C5 large"]}
     card = report.claims_table(get_preset("cpu"), "synthetic", {"C1": none, **rest}, small, large, real)
     assert card.iloc[0, 2] == "order benchmark: no seed of both models has finished yet"
+    assert "over 20 seed pairs (20 not tied), exact signed-rank p = " in card.iloc[1, 2]  # C2: the plan's test
+    assert "(90% t interval [" in card.iloc[2, 2] and "TOST p = " in card.iloc[2, 2]  # C3: the plan's test
     assert list(card["verdict, real ChIP-seq"])[:4] == [
         "inconclusive (1 of the 5 planned seeds per model)", "supported", "equivalent within margin",
         "not tested"]  # C4: the real-data study does not time batches
