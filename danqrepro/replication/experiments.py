@@ -248,12 +248,20 @@ def c1_runs(preset: Preset, data: str, rates: dict[str, float]) -> list[TrainCon
     """C1's runs: DanQ and the capacity-matched CNN (``plan.c1_models``), each at its rate
     from the rule (``rates``: model -> rate), ``plan.c1_seeds`` seeds from the study's
     first, seed by seed, on C1's benchmark (``data``: :func:`order_data_path`)."""
+    return _model_comparison(preset, [data], preset.plan.c1_models, rates)
+
+
+def _model_comparison(preset: Preset, datasets: list[str], models: tuple[str, ...],
+                      rates: dict[str, float]) -> list[TrainConfig]:
+    """Each of ``models`` at its rate on each of ``datasets``, fixed dropout at
+    ``plan.c1_batch``, ``plan.c1_seeds`` seeds from the study's first: seed by seed, so that
+    a study part way holds every data set at its first seeds."""
     plan = preset.plan
     return [TrainConfig(dropout="fixed", seed=seed,
                         **preset.recipe(data=data, model=model, batch=plan.c1_batch,
                                         learning_rate=rates[model]))
             for seed in range(plan.first_seed, plan.first_seed + plan.c1_seeds)
-            for model in plan.c1_models]
+            for data in datasets for model in models]
 
 
 def study_runs(preset: Preset, data: str, c1_data: str, train, after_c1=None,
@@ -341,11 +349,5 @@ def _real_store_digest(train: Path, test: Path, rule: tuple) -> str:
 
 def real_c1_runs(preset: Preset, data_by_tf: dict[str, str], rates: dict[str, float]) -> list[TrainConfig]:
     """C1 on real data: both models of ``plan.real_models`` at their rates, ``c1_seeds``
-    seeds from the study's first, on every TF (seed by seed, so that a study part way
-    holds every TF at its first seeds)."""
-    plan = preset.plan
-    return [TrainConfig(dropout="fixed", seed=seed,
-                        **preset.recipe(data=data, model=model, batch=plan.c1_batch,
-                                        learning_rate=rates[model]))
-            for seed in range(plan.first_seed, plan.first_seed + plan.c1_seeds)
-            for data in data_by_tf.values() for model in plan.real_models]
+    seeds from the study's first, on every TF (seed by seed)."""
+    return _model_comparison(preset, list(data_by_tf.values()), preset.plan.real_models, rates)
