@@ -30,6 +30,9 @@ def test_c2_follows_the_plan():
     random, fixed = pairs(-7)
     c = claims.claim_c2(runs(random + [20, 21], fixed))  # 22 random runs: 20 paired
     assert c["paired_epochs"]["n_pairs"] == 20 and c["epochs"]["random"]["n"] == 22
+    subset = c["paper_subset"]  # the paper's design reported beside: first 14 random, first 6 fixed
+    assert (subset["random"]["n"], subset["fixed"]["n"]) == (14, 6)
+    assert subset["fixed"]["mean"] == pytest.approx(np.mean(fixed[:6]))
     assert c["test"] == "exact Wilcoxon signed-rank" and c["p"] < 1e-4
     assert c["verdict"] == "supported" and c["reason"] is None
     worse = claims.claim_c2(runs(random, fixed, [0.105] * 20, [0.1] * 20))  # 5% worse loss

@@ -58,8 +58,13 @@ def censored_fraction(df) -> dict:
             for arm in ("random", "fixed")}
 
 
+# the paper's unpaired design: 14 random-dropout runs against 6 fixed ones
+PAPER_RUNS = {"random": 14, "fixed": 6}
+
+
 def _epoch_comparison(df) -> dict:
     random, fixed = _pairs(df, "epochs")
+    first = {arm: _arm(df, arm).sort_values("seed").epochs.iloc[:n] for arm, n in PAPER_RUNS.items()}
     censored_random, censored_fixed = _pairs(df, "censored")
     loss_random, loss_fixed = _pairs(df, "best_val_loss")
     loss_gap = (loss_random - loss_fixed) / loss_fixed
@@ -67,6 +72,7 @@ def _epoch_comparison(df) -> dict:
                                    "random", "fixed"),
             "loss": compare_arms(_arm(df, "random").best_val_loss,
                                  _arm(df, "fixed").best_val_loss, "random", "fixed"),
+            "paper_subset": compare_arms(first["random"], first["fixed"], "random", "fixed"),
             "paired_epochs": paired_comparison(random, fixed),
             "paired_order": censored_sign_test(random, fixed, censored_random, censored_fixed),
             "paired_relative_loss_gap": paired_comparison(loss_gap, np.zeros_like(loss_gap)),
