@@ -1,8 +1,8 @@
 """Run every chapter template through papermill into ``book/chapters/`` (``make reproduce``).
 
-``--seeds N`` renders the dropout chapters from the first N seeds of each arm (capped at
-the preset's 14 random and 6 fixed); ``--seeds finished`` from the runs the study has
-finished, arm by arm (consecutive seeds from 0 at each batch size), and the
+``--seeds N`` renders the dropout chapters from the first N seeds of each arm of the
+registered study; ``--seeds finished`` from the runs it has finished, arm by arm
+(consecutive seeds from its first at each batch size), and the
 positive-control chapter shows a control still training as it stands, so a study part way
 renders without training (``make reproduce SEEDS=finished``).
 The default, every seed of the preset, trains what is missing.
@@ -42,8 +42,7 @@ def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = No
               # the chapters the reproducing chapter reads; none named for the book's own
               "chapters_dir": None if out_dir.resolve() == book_chapters else str(out_dir)}
     if seeds is not None:
-        p = get_preset(preset)
-        wanted |= {"n_runs_random": min(seeds, p.n_runs_random), "n_runs_fixed": min(seeds, p.n_runs_fixed)}
+        wanted |= {"n_runs_random": seeds, "n_runs_fixed": seeds}
     parameters = {k: v for k, v in wanted.items() if k in declared and v is not None}
     papermill.execute_notebook(str(template), str(tmp),
                                parameters=parameters, cwd=str(root), progress_bar=False)
@@ -95,7 +94,10 @@ def parse_seeds(value: str | None, preset: str) -> int | None:
         data = experiments.data_path(p)
         cache = RunCache(project.runs_dir())
         for batch in (p.small_batch, p.large_batch):
-            arms = experiments.dropout_arms(p, data, batch)
+            try:
+                arms = experiments.dropout_arm_runs(p, data, batch, cache, train=False)
+            except ValueError as err:
+                raise SystemExit(f"--seeds finished: {err}") from None
             finished = {c.dropout for c in cache.finished_prefix(arms)}
             if finished != {"random", "fixed"}:
                 raise SystemExit(f"--seeds finished: preset {preset!r} has no finished run of "
