@@ -26,7 +26,8 @@ CHAPTERS = ("plan", "control", "architecture", "compare", "batchsize", "fulldata
 
 
 def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = None,
-                seeds: int | None = None, finished_only: bool = False) -> Path:
+                seeds: int | None = None, finished_only: bool = False,
+                runs_from: str | None = None) -> Path:
     import papermill
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # the kernel inherits it: no C++ log noise
@@ -39,6 +40,7 @@ def run_chapter(name: str, preset: str, out_dir: Path, runs_dir: str | None = No
     declared = papermill.inspect_notebook(str(template))
     book_chapters = (root / "book" / "chapters").resolve()
     wanted = {"preset": preset, "runs_dir": runs_dir, "finished_only": finished_only or None,
+              "runs_from": runs_from,
               # the chapters the reproducing chapter reads; none named for the book's own
               "chapters_dir": None if out_dir.resolve() == book_chapters else str(out_dir)}
     if seeds is not None:
@@ -72,6 +74,8 @@ def main(argv=None):
     parser.add_argument("--out", default=None, help="default: book/chapters/ of the checkout")
     parser.add_argument("--seeds", default=None,
                         help="seeds per dropout arm: a number, or 'finished' (default: the preset's)")
+    parser.add_argument("--runs-from", choices=("registered", "first"), default=None,
+                        help="the dropout arms' study (default: the templates', the registered one)")
     args = parser.parse_args(argv)
     seeds = parse_seeds(args.seeds, args.preset)
     for name in args.chapters:
@@ -79,7 +83,7 @@ def main(argv=None):
               + (f", {seeds} seeds per arm" if seeds is not None else "")
               + (", the finished runs" if args.seeds == "finished" else ""), flush=True)
         run_chapter(name, args.preset, Path(args.out or project.chapters_dir()), seeds=seeds,
-                    finished_only=args.seeds == "finished")
+                    finished_only=args.seeds == "finished", runs_from=args.runs_from)
 
 
 def parse_seeds(value: str | None, preset: str) -> int | None:
