@@ -368,7 +368,7 @@ def test_the_runs_a_chapter_shows_share_one_computation():
         study.computation(one + [record_from(None, "3d5d466000")])  # a record from before fingerprints
     from danqrepro.replication import report
     assert report.computation_sentence(one, True) == (
-        "All 2 runs carry one training-code fingerprint, `ac4e82a6ac4e`, and were trained from "
+        "All 2 runs carry one training-code fingerprint, ac4e82a6ac4e, and were trained from "
         "commits 293aafe, af6145f on AMD EPYC (2 cores)")
     assert report.computation_sentence(one + [record_from(None, "3d5d466000", True)], False).startswith(
         "These 3 runs of the first study were trained from 3 commits (1 of the runs with uncommitted "

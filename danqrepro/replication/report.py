@@ -107,7 +107,7 @@ def computation_sentence(records: list[dict], registered: bool) -> str:
         c = computation(records)
         commits = c["commits"]
         return (f"All {count(c['n_runs'], 'run')} carry one training-code fingerprint, "
-                f"`{c['fingerprint'][:12]}`, and were trained from "
+                f"{c['fingerprint'][:12]}, and were trained from "
                 f"{'commit' if len(commits) == 1 else 'commits'} {', '.join(commits)} "
                 f"on {'; '.join(c['machines'])}")
     git = [r.get("provenance", {}).get("git", {}) for r in records]
