@@ -116,8 +116,8 @@ def computation_sentence(records: list[dict], registered: bool) -> str:
     dirty = sum(bool(g.get("dirty")) for g in git)
     return (f"These {count(len(records), 'run')} of the first study were trained from "
             f"{count(len(commits), 'commit')} ({dirty} of the runs with uncommitted changes) and "
-            f"carry {count(len(prints), 'training-code fingerprint')}: the first study predates "
-            "the rule that every run share one computation")
+            f"carry {count(len(prints), 'training-code fingerprint') if prints else 'no training-code fingerprint'}: "
+            "the first study predates the rule that every run share one computation")
 
 
 def c4_sentence(c4: dict, cost: dict | None, small_batch: int, large_batch: int) -> str:
@@ -129,7 +129,8 @@ def c4_sentence(c4: dict, cost: dict | None, small_batch: int, large_batch: int)
         return (f"No side-by-side timing of batches {small_batch:,} and {large_batch:,} on one "
                 f"machine exists for this preset (`benchmarks/batch_cost.py`), so no seconds are "
                 f"compared; {epochs}")
-    return (f"Timed side by side on one machine ({cost['measured_on']}, {cost['threads']} threads), "
+    measured = cost["measured_on"].replace("`", "")  # glued text shows Markdown literally
+    return (f"Timed side by side on one machine ({measured}, {cost['threads']} threads), "
             f"a batch-{small_batch:,} epoch took {c4['epoch_time_ratio']:.2f} times as long as a "
             f"batch-{large_batch:,} epoch (rounds: "
             f"{', '.join(f'{x:.2f}' for x in cost['epoch_time_ratio_rounds'])}); {epochs}, so a "
