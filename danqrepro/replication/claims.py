@@ -182,9 +182,10 @@ def claim_c1_order(danq: dict[int, dict], cnn: dict[int, dict]) -> dict:
 
     def mean_auc(metrics, key="model"):
         return float(np.nanmean(np.asarray(metrics[key], dtype=float)))
-    out = _c1_over_seeds([mean_auc(danq[s]) for s in seeds], [mean_auc(cnn[s]) for s in seeds])
-    out |= {"danq_roc": float(np.mean([mean_auc(danq[s]) for s in seeds])) if seeds else float("nan"),
-            "cnn_roc": float(np.mean([mean_auc(cnn[s]) for s in seeds])) if seeds else float("nan"),
+    danq_roc, cnn_roc = ([mean_auc(m[s]) for s in seeds] for m in (danq, cnn))
+    out = _c1_over_seeds(danq_roc, cnn_roc)
+    out |= {"danq_roc": float(np.mean(danq_roc)) if seeds else float("nan"),
+            "cnn_roc": float(np.mean(cnn_roc)) if seeds else float("nan"),
             "oracle_roc": mean_auc(danq[seeds[0]], "oracle") if seeds else float("nan"),
             "cooccurrence_roc": mean_auc(danq[seeds[0]], "cooccurrence") if seeds else float("nan")}
     if not seeds:
@@ -227,8 +228,9 @@ def real_verdicts(preset, cache, registered: dict) -> dict:
     (``registered``: :func:`experiments.registered`): ``C1`` over the TFs
     (:func:`plan.decide_c1_real`, a seed counting where both models finished it); ``C2``,
     ``C3``, ``C5 small`` and ``C5 large`` on ``plan.real_arms_tf``, Holm's correction over
-    its secondaries as in the synthetic study. Also ``finished``: the finished runs of the
-    real C1 and of the real dropout arms (their study table, or None)."""
+    its secondaries as in the synthetic study. Also ``per_tf`` (TF -> DanQ's and the CNN's
+    AUCs, seed by seed), ``arms`` (the finished real dropout arms' study table, or None) and
+    ``c1_finished`` (the (TF, seed) pairs both models finished)."""
     from . import experiments, study
     from .plan import decide_c1_real
     plan = preset.plan
@@ -236,12 +238,12 @@ def real_verdicts(preset, cache, registered: dict) -> dict:
     names = {experiments.real_data_path(preset, tf, generate=False): tf for tf in tfs}
     per_tf: dict = {tf: ([], []) for tf in tfs}
     c1_configs = registered["phases"].get("real C1", [])
-    for config, record in zip(c1_configs, registered_records(registered, c1_configs)):
+    for config, record in zip(c1_configs, experiments.registered_records(registered, c1_configs)):
         if record and record["status"] == "finished":
             per_tf[names[config.data]][plan.real_models.index(config.model)].append(record["test"]["all"]["roc_mean"])
     per_tf = {tf: (d[:min(len(d), len(c))], c[:min(len(d), len(c))]) for tf, (d, c) in per_tf.items()}
     arm_configs = registered["phases"].get("real dropout arms", [])
-    finished = [r for r in registered_records(registered, arm_configs) if r and r["status"] == "finished"]
+    finished = [r for r in experiments.registered_records(registered, arm_configs) if r and r["status"] == "finished"]
     arms = study.table(finished) if finished else None
 
     def at(batch):
@@ -256,9 +258,3 @@ def real_verdicts(preset, cache, registered: dict) -> dict:
     verdicts["C1"]["p"] = verdicts["C1"]["test"]["p"]
     return holm_secondaries(verdicts) | {"per_tf": per_tf, "arms": arms, "c1_finished": sum(
         len(d) for d, _ in per_tf.values())}
-
-
-def registered_records(registered: dict, configs) -> list[dict | None]:
-    """The records :func:`experiments.registered` found for ``configs`` (some of its own)."""
-    by_config = dict(zip(map(repr, registered["configs"]), registered["records"]))
-    return [by_config.get(repr(c)) for c in configs]

@@ -206,6 +206,12 @@ def registered(preset: Preset, cache, data: str | None = None) -> dict:
     return found | {"records": cache.found_records(found["configs"])}
 
 
+def registered_records(registered: dict, configs) -> list[dict | None]:
+    """The records :func:`registered` found for ``configs`` (some of its own)."""
+    by_config = dict(zip(map(repr, registered["configs"]), registered["records"]))
+    return [by_config.get(repr(c)) for c in configs]
+
+
 def sensitivity_arm(preset: Preset, data: str) -> list[TrainConfig]:
     """The plan's sensitivity arm: DanQ trained as published (``plan.sensitivity_recipe``)
     at both batch sizes, ``plan.sensitivity_pairs`` pairs each, seed by seed."""
