@@ -139,13 +139,15 @@ def test_book_chapter_is_an_unedited_run_of_its_template(name):
             f"{chapter} no longer matches {template}: rerun `make reproduce`")
 
 
+SNAKE = re.compile(r"[a-z]+(_[a-z0-9]+)+")
 REPR = re.compile(r"\{'[^']*': |dtype: (int|float|object|bool)|<[a-zA-Z_.]+ object at 0x")
 
 
 def site_problems(html_dir: Path) -> list[str]:
     """What a reader must not meet on the built site: a script included twice (a console
     error), Python reprs (dicts, Series, objects) or log lines in outputs, tracebacks,
-    unfilled glue roles, images outside a captioned figure, links to pages that do not exist."""
+    unfilled glue roles, images outside a captioned figure, links to pages that do not exist,
+    table headers that are field names (snake_case)."""
     from bs4 import BeautifulSoup
     problems = []
     for page in sorted(html_dir.rglob("*.html")):
@@ -163,6 +165,8 @@ def site_problems(html_dir: Path) -> list[str]:
             if REPR.search(out):
                 problems.append(f"{name}: a Python repr in an output: {REPR.search(out).group(0)!r}")
             problems += [f"{name}: a log line ({m}) in an output" for m in LOG_MARKERS if m in out]
+        problems += [f"{name}: a field name as a table header ({th.get_text(strip=True)})"
+                     for th in main.find_all("th") if SNAKE.fullmatch(th.get_text(strip=True))]
         if "Traceback" in text:
             problems.append(f"{name}: a traceback")
         if "{glue" in text:
@@ -196,11 +200,14 @@ def test_site_check_catches_what_it_should(tmp_path):
     page.write_text("<script>const A = 1;</script><script>const A = 1;</script>"
                     "<main><div class='cell_output'>{'n': 3, 'mean': 1.5}</div>"
                     "<div class='cell_output'>I0000 oneDNN custom operations</div>"
-                    "<p>{glue:text}`x`</p><img src='a.png'><a href='missing.html'>x</a></main>")
+                    "<p>{glue:text}`x`</p><img src='a.png'><a href='missing.html'>x</a>"
+                    "<table><tr><th>samples_s</th><th>test ROC AUC</th></tr></table></main>")
     problems = " | ".join(site_problems(tmp_path))
     for expected in ("a script included twice", "a Python repr", "a log line (I0000)", "an unfilled glue role",
-                     "an image without a numbered caption", "a link to a missing page"):
+                     "an image without a numbered caption", "a link to a missing page",
+                     "a field name as a table header (samples_s)"):
         assert expected in problems
+    assert "test ROC AUC" not in problems
 
 
 def test_positive_control_chapter_glues_sane_values(smoke_chapters, smoke_runs):

@@ -77,13 +77,13 @@ def _rates_line(runs: dict) -> str:
 def status_report(runs: dict, cache) -> str:
     """Where each run of :func:`experiments.study_runs` stands, then one paragraph: the
     rates chosen, runs finished per phase, the dropout arms' AUC, hours spent and left."""
-    from . import study
+    from . import experiments, study
     table = study.progress(runs["configs"], cache, records_only=True)
     phase = [name for name, configs in runs["phases"].items() for _ in configs]
     table.insert(0, "phase", phase)
     finished = table.state == "finished"
-    counts = "; ".join(f"{name} {int(finished[table.phase == name].sum())} of "
-                       f"{len(configs)}" for name, configs in runs["phases"].items() if configs)
+    counts = "; ".join(f"{row.phase} {row.finished} of {row.runs}"
+                       for row in experiments.phase_counts(runs).itertuples() if row.runs)
     arms = table[finished & (table.phase == "dropout arms")]
     arms_line = (f" The dropout arms' finished runs: {int(arms.censored.sum())} at the epoch cap, "
                  f"mean test ROC AUC {arms.test_roc_mean.mean():.4f}." if len(arms) else "")

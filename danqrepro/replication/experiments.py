@@ -212,6 +212,15 @@ def registered_records(registered: dict, configs) -> list[dict | None]:
     return [by_config.get(repr(c)) for c in configs]
 
 
+def phase_counts(registered: dict):
+    """One row per phase of the registered study: its runs and how many have finished."""
+    import pandas as pd
+    return pd.DataFrame([{"phase": name, "runs": len(configs),
+                          "finished": sum(bool(r) and r["status"] == "finished"
+                                          for r in registered_records(registered, configs))}
+                         for name, configs in registered["phases"].items()])
+
+
 def sensitivity_arm(preset: Preset, data: str) -> list[TrainConfig]:
     """The plan's sensitivity arm: DanQ trained as published (``plan.sensitivity_recipe``)
     at both batch sizes, ``plan.sensitivity_pairs`` pairs each, seed by seed."""

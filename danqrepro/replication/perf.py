@@ -9,6 +9,29 @@ from pathlib import Path
 import numpy as np
 
 
+# the benchmark JSON's field names, as a table's reader reads them
+COLUMN_LABELS = {
+    "samples_s": "samples/s", "step_samples_s": "samples/s of the median step", "mfu": "of matmul peak",
+    "runner_over_this": "runner / this variant", "pipeline_samples_s": "pipeline samples/s",
+    "pipeline_over_training": "pipeline / training", "overhead_s": "fixed cost per epoch (s)",
+    "ms_per_sample": "ms per sample", "max_residual": "largest miss of the line",
+    "ours_s": "ours (s)", "sklearn_s": "scikit-learn (s)", "speedup": "speed-up",
+    "max_abs_diff": "largest difference", "peak_rss_mib": "peak RSS (MiB)",
+    "n_train": "samples", "train_mat_mb": "train.mat (MB)", "generate_s": "generate (s)",
+    "generate_rss_mib": "generate: peak RSS (MiB)", "convert_s": "convert (s)",
+    "convert_mb_s": "convert (MB/s)", "disk_read_mb_s": "disk read (MB/s)",
+    "convert_rss_mib": "convert: peak RSS (MiB)", "load_whole_s": "whole-file load (s)",
+    "load_whole_rss_mib": "whole-file load: peak RSS (MiB)", "fasta_mb": "FASTA (MB)",
+    "labels_mb": "labels (MB)", "records_s": "records/s", "plain_records_s": "plain records/s",
+    "predict_over_plain": "of plain rate", "one_process_samples_s": "one process (samples/s)",
+}
+
+
+def labelled(df):
+    """``df`` with the benchmark fields of :data:`COLUMN_LABELS` renamed for the page."""
+    return df.rename(columns=COLUMN_LABELS)
+
+
 def load_results(directory: str | Path) -> dict[str, dict]:
     """Every ``<name>.json`` a benchmark script wrote, by name."""
     return {p.stem: json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))}
