@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# whole files to each worker: a module's fixtures (the book's smoke chapters) run once
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build book/ --path-output .
