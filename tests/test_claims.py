@@ -156,3 +156,25 @@ def test_holm_over_the_secondaries_can_take_a_verdict_back():
     v["C5 small"]["levene_p"], v["C3"]["equivalence_test"]["p"] = 0.001, 0.01
     kept = claims.holm_secondaries(v)
     assert kept["C5 small"]["verdict"] == "supported" and kept["C3"]["verdict"] == "equivalent within margin"
+
+
+def test_real_c1_pairs_the_two_models_seed_by_seed_and_tabulates_each_tf():
+    from danqrepro.replication import experiments
+    from danqrepro.train import TrainConfig
+    p = get_preset("smoke")
+    [tf] = p.plan.real_tfs
+    data = experiments.real_data_path(p, tf, generate=False)
+    danq, cnn = p.plan.real_models
+    scores = {(danq, 100): 0.90, (danq, 101): 0.80, (cnn, 101): 0.75, (cnn, 102): 0.70}
+    configs = [TrainConfig(data=data, model=m, seed=s) for m, s in scores]
+    records = [{"status": "finished", "test": {"all": {"roc_mean": auc, "pr_mean": auc / 2}}}
+               for auc in scores.values()]
+    real = claims.real_verdicts(p, None, {"configs": configs, "records": records,
+                                          "phases": {"real C1": configs}})
+    # seed 101 is the only seed both models finished: DanQ's 0.80 against the CNN's 0.75
+    assert real["per_tf"] == {tf: ([0.80], [0.75])} and real["per_tf_pr"] == {tf: ([0.40], [0.375])}
+    assert real["c1_finished"] == 1 and real["C1"]["per_tf"][tf]["n_seeds"] == 1
+    row = report.real_c1_table(real["C1"], real["per_tf"], real["per_tf_pr"], {tf: None}).iloc[0]
+    assert (row.TF, row.seeds, row["DanQ ROC AUC"], row["CNN ROC AUC"], row["95% CI"]) == (tf, 1, 0.80, 0.75, "n/a")
+    assert row["DanQ − CNN"] == pytest.approx(0.05) and row["CNN PR AUC"] == 0.375
+    assert row["motif scan ROC AUC"] is None

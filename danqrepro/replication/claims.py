@@ -229,19 +229,24 @@ def real_verdicts(preset, cache, registered: dict) -> dict:
     (:func:`plan.decide_c1_real`, a seed counting where both models finished it); ``C2``,
     ``C3``, ``C5 small`` and ``C5 large`` on ``plan.real_arms_tf``, Holm's correction over
     its secondaries as in the synthetic study. Also ``per_tf`` (TF -> DanQ's and the CNN's
-    AUCs, seed by seed), ``arms`` (the finished real dropout arms' study table, or None) and
+    test ROC AUCs, over the seeds both finished, seed by seed), ``per_tf_pr`` (the same for
+    PR AUC), ``arms`` (the finished real dropout arms' study table, or None) and
     ``c1_finished`` (the (TF, seed) pairs both models finished)."""
     from . import experiments, study
     from .plan import decide_c1_real
     plan = preset.plan
     tfs = plan.real_tfs or tuple(experiments.real_tables())
     names = {experiments.real_data_path(preset, tf, generate=False): tf for tf in tfs}
-    per_tf: dict = {tf: ([], []) for tf in tfs}
+    found: dict = {tf: ({}, {}) for tf in tfs}  # TF -> each model's test scores by seed
     c1_configs = registered["phases"].get("real C1", [])
     for config, record in zip(c1_configs, experiments.registered_records(registered, c1_configs)):
         if record and record["status"] == "finished":
-            per_tf[names[config.data]][plan.real_models.index(config.model)].append(record["test"]["all"]["roc_mean"])
-    per_tf = {tf: (d[:min(len(d), len(c))], c[:min(len(d), len(c))]) for tf, (d, c) in per_tf.items()}
+            found[names[config.data]][plan.real_models.index(config.model)][config.seed] = record["test"]["all"]
+    both = {tf: sorted(d.keys() & c.keys()) for tf, (d, c) in found.items()}  # seeds both models finished
+
+    def scores(key):
+        return {tf: tuple([m[seed][key] for seed in both[tf]] for m in found[tf]) for tf in tfs}
+    per_tf = scores("roc_mean")
     arm_configs = registered["phases"].get("real dropout arms", [])
     finished = [r for r in experiments.registered_records(registered, arm_configs) if r and r["status"] == "finished"]
     arms = study.table(finished) if finished else None
@@ -256,5 +261,5 @@ def real_verdicts(preset, cache, registered: dict) -> dict:
         verdicts[name] = (claim_c5(df) if df is not None else
                           {"levene_p": float("nan")} | decide_c5([], [], 0.0, ALPHA, plan))
     verdicts["C1"]["p"] = verdicts["C1"]["test"]["p"]
-    return holm_secondaries(verdicts) | {"per_tf": per_tf, "arms": arms, "c1_finished": sum(
-        len(d) for d, _ in per_tf.values())}
+    return holm_secondaries(verdicts) | {"per_tf": per_tf, "per_tf_pr": scores("pr_mean"), "arms": arms,
+                                         "c1_finished": sum(len(d) for d, _ in per_tf.values())}

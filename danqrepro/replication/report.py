@@ -276,6 +276,26 @@ def _verdict(c: dict) -> str:
     return c["verdict"] + (f" ({c['reason']})" if c.get("reason") else "")
 
 
+def real_c1_table(c1: dict, per_tf: dict, per_tf_pr: dict, scans: dict | None = None):
+    """C1 on real data, one row per TF: the seeds both models finished, each model's mean
+    test ROC AUC and PR AUC over them, DanQ minus the CNN in ROC AUC with its 95% t interval
+    over seeds (``c1``: :func:`plan.decide_c1_real`'s verdict), and the motif scan's ROC AUC
+    (``scans``: TF -> AUC, or None where the TF has no matrix)."""
+    import pandas as pd
+
+    def mean(values):
+        return float(np.mean(values)) if len(values) else float("nan")
+    rows = []
+    for tf, (danq, cnn) in per_tf.items():
+        decided = c1["per_tf"][tf]
+        rows.append({"TF": tf, "seeds": decided["n_seeds"], "DanQ ROC AUC": mean(danq), "CNN ROC AUC": mean(cnn),
+                     "DanQ − CNN": decided["mean_difference"],
+                     "95% CI": interval(decided["ci_low"], decided["ci_high"], "+.3f"),
+                     "DanQ PR AUC": mean(per_tf_pr[tf][0]), "CNN PR AUC": mean(per_tf_pr[tf][1])}
+                    | ({"motif scan ROC AUC": (scans or {}).get(tf)} if scans is not None else {}))
+    return pd.DataFrame(rows)
+
+
 def claims_table(preset, data_label: str, verdicts: dict, small, large, real: dict | None = None):
     """The scorecard: one row per claim (C5 once per batch size) with the paper's words,
     ours, the test and the verdict. ``verdicts``: what :mod:`danqrepro.replication.claims`
