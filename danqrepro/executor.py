@@ -8,7 +8,9 @@ backend's intra- and inter-op threads). ``address`` sends the same tasks to a ru
 cluster instead; ``gpus_per_run`` asks for GPUs (fractions let small runs share one).
 
 The run cache is the same either way: a run's directory lock keeps two workers off one
-run, and a worker that dies leaves a run that the next call resumes. Tasks are submitted
+run. A worker that dies (killed, out of memory, cut off from Ray) is replaced and its run
+resumes from its last checkpoint, up to :data:`WORKER_RETRIES` times; after that the call
+fails, and the next call resumes the run. Tasks are submitted
 in the given order (Ray starts them in that order as CPUs free up), so a set stopped part
 way holds its first runs.
 """
@@ -21,6 +23,10 @@ from pathlib import Path
 
 from .config import TrainConfig
 from .runcache import RunCache
+
+# a run whose worker died is started again this many times (an error inside the run is
+# never retried: it would fail the same way)
+WORKER_RETRIES = 2
 
 
 def _train_in_worker(config: dict, root: str, threads: int | None) -> dict:
@@ -98,7 +104,7 @@ def train_many(cache: RunCache, configs: list[TrainConfig], workers: int = 1,
         ray.init(address="local", num_cpus=workers * threads, num_gpus=None,
                  include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
-        remote = ray.remote(max_calls=1, max_retries=0, num_cpus=threads,
+        remote = ray.remote(max_calls=1, max_retries=WORKER_RETRIES, num_cpus=threads,
                             num_gpus=gpus_per_run)(_train_in_worker)
         root = str(Path(cache.root).resolve())
         for config in configs:  # each data path resolved (converted) once, before any task
