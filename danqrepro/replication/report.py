@@ -292,7 +292,7 @@ def real_c1_table(c1: dict, per_tf: dict, per_tf_pr: dict, scans: dict | None = 
                      "DanQ − CNN": decided["mean_difference"],
                      "95% CI": interval(decided["ci_low"], decided["ci_high"], "+.3f") if len(danq) else None,
                      "DanQ PR AUC": mean(per_tf_pr[tf][0]), "CNN PR AUC": mean(per_tf_pr[tf][1])}
-                    | ({"motif scan ROC AUC": (scans or {}).get(tf)} if scans is not None else {}))
+                    | ({"motif scan ROC AUC": scans.get(tf)} if scans is not None else {}))
     return pd.DataFrame(rows)
 
 
