@@ -10,9 +10,10 @@ cluster instead; ``gpus_per_run`` asks for GPUs (fractions let small runs share 
 The run cache is the same either way: a run's directory lock keeps two workers off one
 run. A worker that dies (killed, out of memory, cut off from Ray) is replaced and its run
 resumes from its last checkpoint, up to :data:`WORKER_RETRIES` times; after that the call
-fails, and the next call resumes the run. Tasks are submitted
-in the given order (Ray starts them in that order as CPUs free up), so a set stopped part
-way holds its first runs.
+fails, and the next call resumes the run. Tasks are submitted in the given order (Ray
+starts them in that order as CPUs free up), so a set stopped part way holds its first
+runs; runs already under way (a record that has not ended) go first, so that an
+interrupted call's checkpoints are resumed before anything new starts.
 """
 
 from __future__ import annotations
@@ -27,6 +28,21 @@ from .runcache import RunCache
 # a run whose worker died is started again this many times (an error inside the run is
 # never retried: it would fail the same way)
 WORKER_RETRIES = 2
+
+
+def under_way_first(cache: RunCache, configs: list[TrainConfig]) -> list[int]:
+    """The indices of ``configs`` in the order to start them: those with a run under way in
+    ``cache`` (a record whose status has not ended) first, then the rest, each group in
+    the given order."""
+    from .runs import TERMINAL
+    under_way = [bool(r) and r["status"] not in TERMINAL for r in cache.records(configs)]
+    return sorted(range(len(configs)), key=lambda i: not under_way[i])
+
+
+def _as_listed(listed: list[TrainConfig], configs: list[TrainConfig], records: list[dict]) -> list[dict]:
+    """The records of ``configs`` (distinct) put in the order of ``listed`` (repeats too)."""
+    by_config = dict(zip(map(repr, configs), records))
+    return [by_config[repr(c)] for c in listed]
 
 
 def _train_in_worker(config: dict, root: str, threads: int | None) -> dict:
@@ -79,7 +95,8 @@ def train_many(cache: RunCache, configs: list[TrainConfig], workers: int = 1,
     Parameters
     ----------
     cache : where the runs live.
-    configs : the runs, in the order to start them.
+    configs : the runs, in the order to start them (runs under way first; a run listed
+        twice trains once, and both places get its record).
     workers : runs at once on a local Ray instance started for this call; 1 (and no
         ``address``): one after another in this process, with no Ray.
     address : ``HOST:PORT`` of a running Ray cluster (or ``RAY_ADDRESS``): its resources
@@ -91,8 +108,12 @@ def train_many(cache: RunCache, configs: list[TrainConfig], workers: int = 1,
     if workers < 1 or (threads is not None and threads < 1) or gpus_per_run < 0:
         raise ValueError(f"workers={workers}, threads={threads}, gpus_per_run={gpus_per_run}: "
                          "expected workers >= 1, threads >= 1 (or None), gpus_per_run >= 0")
+    listed = configs
+    configs = list({repr(c): c for c in listed}.values())  # a run listed twice trains once
+    order = under_way_first(cache, configs)  # opens (converts) each data path once, before any run
     if workers == 1 and not address:
-        return cache.train_all(configs, verbose=verbose, log=log)
+        trained = cache.train_all([configs[i] for i in order], verbose=verbose, log=log)
+        return _as_listed(listed, [configs[i] for i in order], trained)
     import ray
 
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
@@ -107,10 +128,8 @@ def train_many(cache: RunCache, configs: list[TrainConfig], workers: int = 1,
         remote = ray.remote(max_calls=1, max_retries=WORKER_RETRIES, num_cpus=threads,
                             num_gpus=gpus_per_run)(_train_in_worker)
         root = str(Path(cache.root).resolve())
-        for config in configs:  # each data path resolved (converted) once, before any task
-            cache.store(config.data)
-        tasks = {remote.remote(c.to_dict() | {"data": c.data}, root, threads): i
-                 for i, c in enumerate(configs)}
+        tasks = {remote.remote(configs[i].to_dict() | {"data": configs[i].data}, root, threads): i
+                 for i in order}
         progress = Progress(len(configs), log)
         at_once = max(1, int(ray.cluster_resources().get("CPU", threads) // threads))
         records: list[dict | None] = [None] * len(configs)
@@ -121,6 +140,6 @@ def train_many(cache: RunCache, configs: list[TrainConfig], workers: int = 1,
             records[i] = ray.get(ready[0])
             pending = [configs[tasks[t]] for t in waiting]
             progress.finished(configs[i], records[i], pending, at_once)
-        return records
+        return _as_listed(listed, configs, records)
     finally:
         ray.shutdown()

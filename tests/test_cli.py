@@ -55,26 +55,27 @@ def test_bad_input_is_a_clear_error(tmp_path):
     assert not (tmp_path / "store").exists()
 
 
-def test_study_trains_the_learning_rate_grid_then_the_registered_runs(tmp_path, monkeypatch):
-    r = cli("--debug", "study", "--preset", "smoke", "--runs", tmp_path / "runs", "--limit", 7,
+def test_study_trains_the_learning_rate_grids_then_the_registered_runs(tmp_path, monkeypatch):
+    # smoke's grids, 16 listed: the dropout arms' (2 rates x 1 seed (900) x 2 batch sizes),
+    # the real data's C1 grid (2 models x 2 rates) and arms grid (2 of its 4 runs are C1's
+    # DanQ runs at batch 64: trained once), C1's grid; then the study's first three runs
+    r = cli("--debug", "study", "--preset", "smoke", "--runs", tmp_path / "runs", "--limit", 19,
             "--verbose", 0)
     assert r.returncode == 0, r.stderr
     names = sorted(p.name for p in (tmp_path / "runs").iterdir())
-    # smoke's grid: 2 rates x 1 seed (900) x 2 batch sizes, fixed dropout; then the study's
-    # first three runs: seed 100, the large batch's pair, the small batch's fixed run
     grid = [n for n in names if "-s900-" in n]
-    assert len(grid) == 4 and all(n.startswith("danq-tiny-fixed-b") for n in grid)
+    assert len(grid) == 14 and all("-fixed-b" in n for n in grid)
+    # seed 100 of the dropout arms first: the large batch's pair, the small batch's fixed run
     assert sorted(n.rsplit("-", 1)[0] for n in names if "-s100-" in n) == [
         "danq-tiny-fixed-b256-s100", "danq-tiny-fixed-b64-s100", "danq-tiny-random-b256-s100"]
     assert "Learning rates by the plan's rule: batch 64: " in r.stdout
     r = cli("study", "--preset", "smoke", "--runs", tmp_path / "runs", "--status")
     assert r.returncode == 0, r.stderr
-    # smoke's study: 2 pairs at 2 batch sizes; C1's grid (2 models x 2 rates), C1's runs
-    # waiting for it; 1 sensitivity pair at each batch size
-    # then the real data's grids (SERBP1 alone at smoke), whose runs wait for them too
-    assert "Finished: learning-rate grid 4 of 4; dropout arms 3 of 8; C1 grid 0 of 4; real C1 " \
-           "grid 0 of 4; real arms grid 0 of 4; sensitivity arm 0 of 4. The dropout arms' " \
-           "finished runs: 3 at the epoch cap" in r.stdout
+    # smoke's study: 2 pairs at 2 batch sizes; C1 (1 seed per model); the real data's C1
+    # (SERBP1 alone at smoke) and dropout arms; 1 sensitivity pair at each batch size
+    assert "Finished: learning-rate grid 4 of 4; dropout arms 3 of 8; C1 grid 4 of 4; C1 0 of 2; " \
+           "real C1 grid 4 of 4; real C1 0 of 2; real arms grid 4 of 4; real dropout arms 0 of 8; " \
+           "sensitivity arm 0 of 4. The dropout arms' finished runs: 3 at the epoch cap" in r.stdout
     # the status is read from the records: an empty data cache stays empty (issue 28, 12)
     empty = tmp_path / "fresh-cache"
     monkeypatch.setenv("DANQREPRO_CACHE", str(empty))
@@ -83,3 +84,25 @@ def test_study_trains_the_learning_rate_grid_then_the_registered_runs(tmp_path, 
     assert not empty.exists() or not any(empty.rglob("*"))
 
 
+
+
+def test_study_resumes_runs_under_way_before_any_phase(tmp_path, monkeypatch):
+    import argparse
+
+    from danqrepro import executor
+    from danqrepro.replication import cli as study_cli, experiments
+    from danqrepro.train import TrainConfig
+    under_way, ended, new = (TrainConfig(data="/d", model="danq-tiny", seed=seed) for seed in (1, 2, 3))
+    monkeypatch.setattr(experiments, "data_path", lambda preset, data: "/d")
+    monkeypatch.setattr(experiments, "order_data_path", lambda preset: "/o")
+    monkeypatch.setattr(experiments, "registered", lambda preset, cache, data: {
+        "configs": [ended, under_way], "records": [{"status": "finished"}, {"status": "running"}]})
+    monkeypatch.setattr(experiments, "study_runs", lambda preset, data, c1_data, train, **kw: (
+        train([new]), {"rates": None, "c1_rates": None, "configs": []})[1])
+    calls = []
+    monkeypatch.setattr(executor, "train_many", lambda cache, configs, **kw: calls.append(configs) or [
+        {"status": "finished"} for _ in configs])
+    args = argparse.Namespace(preset="smoke", data=None, runs=tmp_path, limit=None, verbose=0,
+                              status=False, workers=1, address=None, threads=None, gpus_per_run=0)
+    study_cli.study_command(args)
+    assert calls == [[under_way], [new]]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from danqrepro.executor import train_many
+from danqrepro.executor import train_many, under_way_first
 from danqrepro.files import lock_holder
 from danqrepro.runcache import RunCache
 from danqrepro.train import TrainConfig
@@ -75,7 +75,7 @@ def test_a_killed_worker_is_replaced_and_its_run_resumes(tiny_store, tmp_path):
     [reference] = serial_in_fresh_process([config], tmp_path / "reference")
     root = tmp_path / "runs"
     driver = subprocess.Popen([sys.executable, "-c", f"""
-from danqrepro.executor import train_many
+from danqrepro.executor import train_many, under_way_first
 from danqrepro.runcache import RunCache
 from danqrepro.train import TrainConfig
 train_many(RunCache({str(root)!r}), [TrainConfig.from_dict({config.to_dict() | {"data": config.data}!r})],
@@ -97,6 +97,30 @@ train_many(RunCache({str(root)!r}), [TrainConfig.from_dict({config.to_dict() | {
     assert resumed["status"] == "finished" and outcome(resumed) == outcome(reference)
     # it resumed from the checkpoint the killed worker left (that epoch, or the one it was writing)
     assert killed_at <= resumed["resumed"][0]["at_epoch"] <= killed_at + 1 < 6
+
+
+class ListedCache:
+    """A run cache that knows each seed's status and records the order it trains in."""
+
+    def __init__(self, statuses):
+        self.statuses, self.trained = statuses, []
+
+    def records(self, configs):
+        return [{"status": self.statuses[c.seed]} if c.seed in self.statuses else None
+                for c in configs]
+
+    def train_all(self, configs, verbose=0, log=None):
+        self.trained = [c.seed for c in configs]
+        return [{"seed": c.seed} for c in configs]
+
+
+def test_runs_under_way_start_first_and_the_records_keep_the_given_order(tiny_store):
+    configs = [tiny(tiny_store, seed) for seed in range(5)]
+    cache = ListedCache({1: "finished", 2: "diverged", 3: "running", 4: "running"})
+    assert under_way_first(cache, configs) == [3, 4, 0, 1, 2]
+    records = train_many(cache, configs + configs[:1], workers=1)  # the first listed twice
+    assert cache.trained == [3, 4, 0, 1, 2]
+    assert [r["seed"] for r in records] == [0, 1, 2, 3, 4, 0]
 
 
 def stop_ray_cluster(port: str) -> None:

@@ -410,3 +410,39 @@ def test_the_real_data_study_runs_every_tf_at_the_rules_rates():
     assert len(runs) == 12 * 2 * 5 and len(set(map(repr, runs))) == len(runs)
     assert [(c.data, c.model, c.seed) for c in runs[:2]] == [
         ("/chip/SERBP1", "danq-cpu", 100), ("/chip/SERBP1", "deepsea-chip-matched", 100)]
+
+
+def test_the_study_trains_every_grid_first_then_every_phase_seed_by_seed():
+    p = get_preset("cpu")
+    calls, scored = [], []
+
+    def train(configs):  # every run finishes; the lowest rate has the lowest loss
+        calls.append(configs)
+        return [{"status": "finished", "best_val_loss": c.learning_rate} for c in configs]
+
+    runs = experiments.study_runs(p, "/synthetic", "/order", train, after_c1=scored.append,
+                                  real_data=lambda tf: f"/chip/{tf}")
+    grids, main = calls
+    assert [len(runs["phases"][name]) for name in ("learning-rate grid", "real C1 grid",
+                                                   "real arms grid", "C1 grid")] == [12] * 4
+    assert [c.data for c in grids[::12]] == ["/synthetic", "/chip/ZNF143", "/chip/ZNF143", "/order"]
+    assert runs["rates"] == {1000: 1e-3, 100: 1e-3} and runs["real_rates"] == runs["rates"]
+    assert runs["c1_rates"] == {"danq-cpu": 1e-3, "deepsea-cpu-matched": 1e-3}
+    phase = runs["phases"]
+    assert main[:38] == (phase["dropout arms"][:4] + phase["C1"][:2] + phase["real C1"][:24]
+                         + phase["real dropout arms"][:4] + phase["sensitivity arm"][:4])
+    assert {c.seed for c in main[:38]} == {100} and main[38].seed == 101
+    assert [c.seed for c in main] == sorted(c.seed for c in main)
+    # DanQ's real C1 runs on ZNF143 are the real arms' fixed runs at batch 100 (one rule,
+    # one grid): the executor trains such a shared run once
+    assert phase["real C1"][22] == phase["real dropout arms"][2]
+    assert len(main) == 80 + 10 + 120 + 80 + 24
+    assert sorted(map(repr, main + grids)) == sorted(map(repr, runs["configs"]))
+    assert len(set(map(repr, runs["configs"]))) == len(runs["configs"]) - 6 - 5
+    assert len(scored) == 2 and scored[0] == runs["phases"]["C1"]
+
+    # the records as they stand: a grid that has not ended adds no runs
+    unfinished = experiments.study_runs(p, "/synthetic", "/order",
+                                        lambda configs: [None] * len(configs))
+    assert unfinished["rates"] is None and unfinished["phases"]["dropout arms"] == []
+    assert len(unfinished["configs"]) == 12 + 12 + 24

@@ -7,8 +7,8 @@ from pathlib import Path
 
 
 def add_study(sub) -> None:
-    p = sub.add_parser("study", help="train (or reuse) every run of a preset's study, "
-                                     "positive controls first")
+    p = sub.add_parser("study", help="train (or reuse) every run of the registered study: "
+                                     "the learning-rate grids, then every phase seed by seed")
     p.add_argument("--preset", default="cpu")
     p.add_argument("--data", default=None, help="store or bundle (default: the preset's synthetic)")
     p.add_argument("--runs", default=None, help="run cache (default: runs/ of the checkout)")
@@ -30,9 +30,10 @@ def add_study(sub) -> None:
 
 
 def study_command(args) -> None:
-    """The registered study (:func:`experiments.study_runs`): each learning-rate grid, then
-    the runs at the rates it chose; ``--limit N`` trains the first N of the whole list."""
+    """The registered study (:func:`experiments.study_runs`): the learning-rate grids, then
+    the runs at the rates they chose; ``--limit N`` trains the first N runs."""
     from ..runcache import RunCache
+    from ..runs import TERMINAL
     from . import experiments, project, study
     from .presets import get_preset
     preset = get_preset(args.preset)
@@ -56,6 +57,9 @@ def study_command(args) -> None:
                              verbose=args.verbose) if now else []
         return records + [None] * (len(configs) - len(now))
 
+    # runs left under way by an interrupted call resume before any phase starts new ones
+    found = experiments.registered(preset, cache, args.data)
+    train([c for c, r in zip(found["configs"], found["records"]) if r and r["status"] not in TERMINAL])
     from .order import score_missing
     runs = experiments.study_runs(preset, data, c1_data, train,
                                   after_c1=lambda configs: score_missing(cache, configs),
@@ -77,13 +81,13 @@ def _rates_line(runs: dict) -> str:
 def status_report(runs: dict, cache) -> str:
     """Where each run of :func:`experiments.study_runs` stands, then one paragraph: the
     rates chosen, runs finished per phase, the dropout arms' AUC, hours spent and left."""
-    from . import experiments, study
+    from . import study
     table = study.progress(runs["configs"], cache, records_only=True)
     phase = [name for name, configs in runs["phases"].items() for _ in configs]
     table.insert(0, "phase", phase)
     finished = table.state == "finished"
-    counts = "; ".join(f"{row.phase} {row.finished} of {row.runs}"
-                       for row in experiments.phase_counts(runs).itertuples() if row.runs)
+    counts = "; ".join(f"{name} {int(done.sum())} of {len(done)}"
+                       for name, done in finished.groupby(table.phase, sort=False))
     arms = table[finished & (table.phase == "dropout arms")]
     arms_line = (f" The dropout arms' finished runs: {int(arms.censored.sum())} at the epoch cap, "
                  f"mean test ROC AUC {arms.test_roc_mean.mean():.4f}." if len(arms) else "")

@@ -281,45 +281,68 @@ def _model_comparison(preset: Preset, datasets: list[str], models: tuple[str, ..
 
 def study_runs(preset: Preset, data: str, c1_data: str, train, after_c1=None,
                real_data=None) -> dict:
-    """Every run of the registered study, phase by phase, in the order to train them: the
-    learning-rate grid, the dropout arms at its rates, C1's grid and runs (on C1's
-    benchmark ``c1_data``); then, with ``real_data`` (TF -> its store's path, asked only
-    when a phase is reached), the real data's C1 grid and runs over the TFs, its dropout
-    arms' grid and runs on ``plan.real_arms_tf``; last the sensitivity arm. ``train(configs)`` returns their records
-    (training them, or reading them: ``RunCache.records``); a phase whose grid has not
-    ended adds no runs; ``after_c1(configs)``, where given, follows C1's runs (scoring
-    them: :func:`danqrepro.replication.order.score_missing`). Returns ``phases`` (name -> configs, in order), ``configs`` (all of
-    them, in order), ``rates`` and ``c1_rates``."""
-    grid = learning_rate_grid(preset, data)
-    rates = chosen_learning_rates(grid, train(grid))
-    arms = registered_study(preset, data, rates) if rates else []
-    train(arms)
-    c1_grid = c1_learning_rate_grid(preset, c1_data)
-    c1_rates = chosen_learning_rates(c1_grid, train(c1_grid), by="model")
-    c1 = c1_runs(preset, c1_data, c1_rates) if c1_rates else []
-    train(c1)
-    if after_c1:
-        after_c1(c1)
-    phases = {"learning-rate grid": grid, "dropout arms": arms, "C1 grid": c1_grid, "C1": c1}
-    out = {"rates": rates, "c1_rates": c1_rates}
+    """Every run of the registered study, phase by phase, and trained in two steps.
+
+    First every learning-rate grid at once: the dropout arms' (on ``data``); with
+    ``real_data`` (TF -> its store's path, asked only for the TFs a phase reaches), the
+    real data's C1 grid and dropout arms' grid (cheap: 200-bp sequences); C1's grid (on
+    C1's benchmark ``c1_data``). Then the runs at the rates the grids chose, seed by seed
+    over the phases (:func:`seed_by_seed`: the dropout arms, C1, the real data's C1 over
+    the TFs and its dropout arms on ``plan.real_arms_tf``, the sensitivity arm), so that
+    a study stopped part way holds every claim's evidence at its first seeds.
+
+    ``train(configs)`` returns their records (training them, or reading them:
+    ``RunCache.records``); a phase whose grid has not ended adds no runs;
+    ``after_c1(configs)``, where given, is called with C1's runs before and after the
+    training (scoring the finished ones: :func:`danqrepro.replication.order.score_missing`).
+    Returns ``phases`` (name -> configs), ``configs`` (all of them, phase by phase), the
+    ``rates`` and ``c1_rates`` the grids chose, and with ``real_data`` ``real_c1_rates``
+    and ``real_rates``."""
+    plan = preset.plan
+    grids = {"learning-rate grid": learning_rate_grid(preset, data)}
     if real_data is not None:
-        plan = preset.plan
+        grids["real C1 grid"] = c1_learning_rate_grid(preset, real_data(plan.real_grid_tf),
+                                                      plan.real_models)
+        grids["real arms grid"] = learning_rate_grid(preset, real_data(plan.real_arms_tf))
+    grids["C1 grid"] = c1_learning_rate_grid(preset, c1_data)
+    records = iter(train([c for grid in grids.values() for c in grid]))
+    grid_records = {name: [next(records) for _ in grid] for name, grid in grids.items()}
+
+    def chosen(name, by="batch"):
+        return chosen_learning_rates(grids[name], grid_records[name], by=by)
+
+    out = {"rates": chosen("learning-rate grid"), "c1_rates": chosen("C1 grid", by="model")}
+    phases = {"learning-rate grid": grids["learning-rate grid"],
+              "dropout arms": registered_study(preset, data, out["rates"]) if out["rates"] else [],
+              "C1 grid": grids["C1 grid"],
+              "C1": c1_runs(preset, c1_data, out["c1_rates"]) if out["c1_rates"] else []}
+    if real_data is not None:
+        out |= {"real_c1_rates": chosen("real C1 grid", by="model"),
+                "real_rates": chosen("real arms grid")}
         tfs = plan.real_tfs or tuple(real_tables())
-        real_grid = c1_learning_rate_grid(preset, real_data(plan.real_grid_tf), plan.real_models)
-        out["real_c1_rates"] = chosen_learning_rates(real_grid, train(real_grid), by="model")
-        real_c1 = (real_c1_runs(preset, {tf: real_data(tf) for tf in tfs}, out["real_c1_rates"])
-                   if out["real_c1_rates"] else [])
-        train(real_c1)
-        arms_data = real_data(plan.real_arms_tf)
-        real_arms_grid = learning_rate_grid(preset, arms_data)
-        out["real_rates"] = chosen_learning_rates(real_arms_grid, train(real_arms_grid))
-        real_arms = registered_study(preset, arms_data, out["real_rates"]) if out["real_rates"] else []
-        train(real_arms)
-        phases |= {"real C1 grid": real_grid, "real C1": real_c1,
-                   "real arms grid": real_arms_grid, "real dropout arms": real_arms}
+        phases |= {"real C1 grid": grids["real C1 grid"],
+                   "real C1": (real_c1_runs(preset, {tf: real_data(tf) for tf in tfs},
+                                            out["real_c1_rates"]) if out["real_c1_rates"] else []),
+                   "real arms grid": grids["real arms grid"],
+                   "real dropout arms": (registered_study(preset, real_data(plan.real_arms_tf),
+                                                          out["real_rates"])
+                                         if out["real_rates"] else [])}
     phases["sensitivity arm"] = sensitivity_arm(preset, data)
-    train(phases["sensitivity arm"])
+    if after_c1:
+        after_c1(phases["C1"])
+    train(seed_by_seed([configs for name, configs in phases.items() if name not in grids]))
+    if after_c1:
+        after_c1(phases["C1"])
     return out | {"phases": phases, "configs": [c for p in phases.values() for c in p]}
+
+
+def seed_by_seed(phases: list[list[TrainConfig]]) -> list[TrainConfig]:
+    """The runs of several phases in one training order: every phase's runs at the lowest
+    seed, then at the next seed, and so on; within a seed the phases in the given order,
+    each in its own order (whole pairs stay together)."""
+    tagged = [(config.seed, k, i, config) for k, phase in enumerate(phases)
+              for i, config in enumerate(phase)]
+    return [config for *_, config in sorted(tagged, key=lambda t: t[:3])]
 
 
 # -- the real-data study (DeepBind's ENCODE ChIP-seq sets) ------------------------------
