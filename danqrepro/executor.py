@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import TrainConfig
-from .runcache import RunCache
+from .runcache import RunCache, distinct
 
 # a run whose worker died is started again this many times (an error inside the run is
 # never retried: it would fail the same way)
@@ -109,7 +109,7 @@ def train_many(cache: RunCache, configs: list[TrainConfig], workers: int = 1,
         raise ValueError(f"workers={workers}, threads={threads}, gpus_per_run={gpus_per_run}: "
                          "expected workers >= 1, threads >= 1 (or None), gpus_per_run >= 0")
     listed = configs
-    configs = list({repr(c): c for c in listed}.values())  # a run listed twice trains once
+    configs = distinct(listed)  # a run listed twice trains once
     order = under_way_first(cache, configs)  # opens (converts) each data path once, before any run
     if workers == 1 and not address:
         trained = cache.train_all([configs[i] for i in order], verbose=verbose, log=log)

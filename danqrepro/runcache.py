@@ -22,6 +22,12 @@ from .train import TrainConfig, train
 RETRAINED = ".retrained"
 
 
+def distinct(configs: list[TrainConfig]) -> list[TrainConfig]:
+    """``configs`` with repeats dropped (the first kept): one per run, where two phases of
+    a study share a run."""
+    return list({repr(c): c for c in configs}.values())
+
+
 def run_key(config: TrainConfig, store: Store) -> str:
     """``model-dropout-bBATCH-sSEED-digest``: the digest covers the config, the data's
     fingerprint, the model preset's architecture (so a preset redefined in

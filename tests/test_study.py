@@ -71,13 +71,16 @@ def test_hours_left_prices_unfinished_runs_at_their_finished_peers():
             ("danq", "adam", 3e-3, 1000, "missing", 0.0), ("danq", "adam", 3e-3, 100, "running", 4000.0),
             ("danq", "adam", 1e-2, 1000, "missing", 0.0),  # no peer at its rate: the adam runs at 1000
             ("danq", "rmsprop", 1e-3, 1000, "missing", 0.0)]  # no rmsprop peer: priced by the adam run
-    t = pd.DataFrame(rows, columns=["model", "optimizer", "learning_rate", "batch", "state", "wall_seconds"])
+    t = pd.DataFrame([("synthetic",) + row for row in rows],
+                     columns=["data", "model", "optimizer", "learning_rate", "batch", "state", "wall_seconds"])
     # overrun counts 0
     assert study.hours_left(t) == pytest.approx((2700 - 1000 + 900 + 0 + 900 + 900) / 3600)
-    t.loc[len(t)] = ("cnn", "adam", 1e-3, 100, "missing", 0.0)
+    t.loc[len(t)] = ("synthetic", "cnn", "adam", 1e-3, 100, "missing", 0.0)
     assert np.isnan(study.hours_left(t))  # no finished CNN run to price it
     assert study.hours_left(t, skip_unpriced=True) == pytest.approx((2700 - 1000 + 900 + 0 + 900 + 900) / 3600)
     assert study.unpriced(t) == 1
+    t.loc[len(t)] = ("chip-ZNF143", "danq", "adam", 3e-3, 100, "missing", 0.0)
+    assert study.unpriced(t) == 2  # the synthetic runs never price a run on other data
 
 
 def test_compute_used_sums_epoch_times_by_model_and_batch(tmp_path):
@@ -438,7 +441,7 @@ def test_the_study_trains_every_grid_first_then_every_phase_seed_by_seed():
     assert phase["real C1"][22] == phase["real dropout arms"][2]
     assert len(main) == 80 + 10 + 120 + 80 + 24
     assert sorted(map(repr, main + grids)) == sorted(map(repr, runs["configs"]))
-    assert len(set(map(repr, runs["configs"]))) == len(runs["configs"]) - 6 - 5
+    assert len(runs["runs"]) == len(set(map(repr, runs["configs"]))) == len(runs["configs"]) - 6 - 5
     assert len(scored) == 2 and scored[0] == runs["phases"]["C1"]
 
     # the records as they stand: a grid that has not ended adds no runs

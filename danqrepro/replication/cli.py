@@ -81,20 +81,23 @@ def _rates_line(runs: dict) -> str:
 def status_report(runs: dict, cache) -> str:
     """Where each run of :func:`experiments.study_runs` stands, then one paragraph: the
     rates chosen, runs finished per phase, the dropout arms' AUC, hours spent and left."""
+    import pandas as pd
+
     from . import study
     table = study.progress(runs["configs"], cache, records_only=True)
     phase = [name for name, configs in runs["phases"].items() for _ in configs]
     table.insert(0, "phase", phase)
     finished = table.state == "finished"
+    once = table[~pd.Series(list(map(repr, runs["configs"]))).duplicated().to_numpy()]  # shared runs once
     counts = "; ".join(f"{name} {int(done.sum())} of {len(done)}"
                        for name, done in finished.groupby(table.phase, sort=False))
     arms = table[finished & (table.phase == "dropout arms")]
     arms_line = (f" The dropout arms' finished runs: {int(arms.censored.sum())} at the epoch cap, "
                  f"mean test ROC AUC {arms.test_roc_mean.mean():.4f}." if len(arms) else "")
-    left = study.hours_left(table)
+    left = study.hours_left(once)
     left_line = (f"about {left:.1f} h left (each unfinished run at the mean of its finished "
                  "peers; phases not yet fixed by their grid not counted)" if left == left else
                  "the hours left are known once each kind of run has finished once")
     return (table.to_string(index=False)
             + f"\n\n{_rates_line(runs)}. Finished: {counts}.{arms_line} "
-            f"{table.wall_seconds.sum() / 3600:.2f} h of training so far; {left_line}")
+            f"{once.wall_seconds.sum() / 3600:.2f} h of training so far; {left_line}")

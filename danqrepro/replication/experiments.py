@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..data import cache_dir, data_kind, resolve_store, synthetic_store
+from ..runcache import distinct
 from ..runs import TERMINAL
 from .presets import Preset
 from ..train import TrainConfig
@@ -295,9 +296,9 @@ def study_runs(preset: Preset, data: str, c1_data: str, train, after_c1=None,
     ``RunCache.records``); a phase whose grid has not ended adds no runs;
     ``after_c1(configs)``, where given, is called with C1's runs before and after the
     training (scoring the finished ones: :func:`danqrepro.replication.order.score_missing`).
-    Returns ``phases`` (name -> configs), ``configs`` (all of them, phase by phase), the
-    ``rates`` and ``c1_rates`` the grids chose, and with ``real_data`` ``real_c1_rates``
-    and ``real_rates``."""
+    Returns ``phases`` (name -> configs), ``configs`` (all of them, phase by phase),
+    ``runs`` (the same, a run two phases share once), the ``rates`` and ``c1_rates`` the
+    grids chose, and with ``real_data`` ``real_c1_rates`` and ``real_rates``."""
     plan = preset.plan
     grids = {"learning-rate grid": learning_rate_grid(preset, data)}
     if real_data is not None:
@@ -333,7 +334,8 @@ def study_runs(preset: Preset, data: str, c1_data: str, train, after_c1=None,
     train(seed_by_seed([configs for name, configs in phases.items() if name not in grids]))
     if after_c1:
         after_c1(phases["C1"])
-    return out | {"phases": phases, "configs": [c for p in phases.values() for c in p]}
+    configs = [c for p in phases.values() for c in p]
+    return out | {"phases": phases, "configs": configs, "runs": distinct(configs)}
 
 
 def seed_by_seed(phases: list[list[TrainConfig]]) -> list[TrainConfig]:

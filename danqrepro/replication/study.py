@@ -15,7 +15,7 @@ from ..train import TrainConfig
 
 def progress(configs: list[TrainConfig], cache: RunCache, records_only: bool = False):
     """Where each run of a study stands, without training anything: one row per config
-    with its state (``missing``, ``running`` or a finished status), epochs, whether it is
+    with its data (the store's name), settings, state (``missing``, ``running`` or a finished status), epochs, whether it is
     censored, its test ROC AUC mean, wall seconds so far, and the process training it now
     (``worker``: the pid holding its lock; empty when none is). ``records_only``: runs
     found from their records (:meth:`RunCache.find`), no data opened."""
@@ -27,7 +27,7 @@ def progress(configs: list[TrainConfig], cache: RunCache, records_only: bool = F
         run_dir = cache.find(config) if records_only else cache.path(config)
         r = (load_run(run_dir) if run_dir else None) or {}
         holder = lock_holder(run_dir) if run_dir else None
-        rows.append({"model": config.model, "optimizer": config.optimizer,
+        rows.append({"data": Path(config.data).name, "model": config.model, "optimizer": config.optimizer,
                      "learning_rate": config.learning_rate, "dropout": config.dropout,
                      "batch": config.batch, "seed": config.seed,
                      "state": r.get("status", "missing"), "epochs": r.get("epochs_trained", 0),
@@ -38,16 +38,18 @@ def progress(configs: list[TrainConfig], cache: RunCache, records_only: bool = F
     return pd.DataFrame(rows)
 
 
-# the peers that price an unfinished run, closest first
-PRICE_KEYS = (("model", "optimizer", "learning_rate", "batch"), ("model", "optimizer", "batch"),
-              ("model", "batch"))
+# the peers that price an unfinished run, closest first (always on the same data: a
+# 200-bp ChIP-seq set costs a fraction of the 1000-bp benchmark)
+PRICE_KEYS = (("data", "model", "optimizer", "learning_rate", "batch"),
+              ("data", "model", "optimizer", "batch"), ("data", "model", "batch"))
 
 
 def hours_left(progress_table, skip_unpriced: bool = False) -> float:
     """Training hours a study still needs, from :func:`progress`'s table: each run not
     finished is taken to cost the mean of its closest finished peers (the same model,
-    optimiser, learning rate and batch size; failing those, the same model, optimiser and
-    batch size; failing those, the same model and batch size), less what it has trained;
+    optimiser, learning rate and batch size on the same data; failing those, the same
+    model, optimiser and batch size; failing those, the same model and batch size), less
+    what it has trained;
     nan while a run has no finished peer at all (``skip_unpriced``: such runs left out;
     :func:`unpriced` counts them)."""
     t = progress_table
@@ -66,10 +68,10 @@ def hours_left(progress_table, skip_unpriced: bool = False) -> float:
 
 def unpriced(progress_table) -> int:
     """Runs not finished that :func:`hours_left` cannot price: no finished run of the same
-    model and batch size yet."""
-    t = progress_table
-    finished = set(map(tuple, t[t.state.isin(TERMINAL)][["model", "batch"]].to_numpy().tolist()))
-    waiting = t[~t.state.isin(TERMINAL)][["model", "batch"]].to_numpy().tolist()
+    model and batch size on the same data yet."""
+    t, keys = progress_table, list(PRICE_KEYS[-1])
+    finished = set(map(tuple, t[t.state.isin(TERMINAL)][keys].to_numpy().tolist()))
+    waiting = t[~t.state.isin(TERMINAL)][keys].to_numpy().tolist()
     return sum(tuple(w) not in finished for w in waiting)
 
 
