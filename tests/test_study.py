@@ -443,6 +443,10 @@ def test_the_study_trains_every_grid_first_then_every_phase_seed_by_seed():
     assert sorted(map(repr, main + grids)) == sorted(map(repr, runs["configs"]))
     assert len(runs["runs"]) == len(set(map(repr, runs["configs"]))) == len(runs["configs"]) - 6 - 5
     assert len(scored) == 2 and scored[0] == runs["phases"]["C1"]
+    counts = experiments.phase_counts(runs | {"records": [
+        {"status": "finished"} if c.seed == 900 else None for c in runs["configs"]]})
+    assert counts.set_index("phase").loc[["real arms grid", "real dropout arms", "C1 grid", "C1"]
+                                         ].to_numpy().tolist() == [[12, 6, 6], [80, 5, 0], [12, 0, 6], [10, 0, 0]]
 
     # the records as they stand: a grid that has not ended adds no runs
     unfinished = experiments.study_runs(p, "/synthetic", "/order",

@@ -214,12 +214,18 @@ def registered_records(registered: dict, configs) -> list[dict | None]:
 
 
 def phase_counts(registered: dict):
-    """One row per phase of the registered study: its runs and how many have finished."""
+    """One row per phase of the registered study: its runs, how many of them an earlier
+    phase holds too (trained once, for both), and how many have finished."""
     import pandas as pd
-    return pd.DataFrame([{"phase": name, "runs": len(configs),
-                          "finished": sum(bool(r) and r["status"] == "finished"
-                                          for r in registered_records(registered, configs))}
-                         for name, configs in registered["phases"].items()])
+    rows, earlier = [], set()
+    for name, configs in registered["phases"].items():
+        keys = list(map(repr, configs))
+        rows.append({"phase": name, "runs": len(configs),
+                     "also in an earlier phase": sum(k in earlier for k in keys),
+                     "finished": sum(bool(r) and r["status"] == "finished"
+                                     for r in registered_records(registered, configs))})
+        earlier.update(keys)
+    return pd.DataFrame(rows)
 
 
 def sensitivity_arm(preset: Preset, data: str) -> list[TrainConfig]:
