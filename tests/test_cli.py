@@ -97,12 +97,15 @@ def test_study_resumes_runs_under_way_before_any_phase(tmp_path, monkeypatch):
     monkeypatch.setattr(experiments, "order_data_path", lambda preset: "/o")
     monkeypatch.setattr(experiments, "registered", lambda preset, cache, data: {
         "configs": [ended, under_way], "records": [{"status": "finished"}, {"status": "running"}]})
+    returned = []
     monkeypatch.setattr(experiments, "study_runs", lambda preset, data, c1_data, train, **kw: (
-        train([new]), {"rates": None, "c1_rates": None, "configs": []})[1])
+        returned.append(train([new])), train([ended]), {"rates": None, "c1_rates": None, "configs": []})[2])
     calls = []
     monkeypatch.setattr(executor, "train_many", lambda cache, configs, **kw: calls.append(configs) or [
-        {"status": "finished"} for _ in configs])
+        {"status": "finished", "seed": c.seed} for c in configs])
     args = argparse.Namespace(preset="smoke", data=None, runs=tmp_path, limit=None, verbose=0,
                               status=False, workers=1, address=None, threads=None, gpus_per_run=0)
     study_cli.study_command(args)
-    assert calls == [[under_way], [new]]
+    # in the first call, ahead of its own runs (no worker waits between them)
+    assert calls == [[under_way, new], [ended]]
+    assert returned == [[{"status": "finished", "seed": 3}]]

@@ -46,20 +46,23 @@ def study_command(args) -> None:
     c1_data = experiments.order_data_path(preset)
     from ..executor import train_many
     budget = [args.limit]
+    # runs left under way by an interrupted call resume first, in the first call, before
+    # any phase starts new ones
+    found = experiments.registered(preset, cache, args.data)
+    resume = [c for c, r in zip(found["configs"], found["records"]) if r and r["status"] not in TERMINAL]
 
     def train(configs):
         """Train the configs within the limit; the records (None for those beyond it)."""
-        now = configs if budget[0] is None else configs[:budget[0]]
+        listed = resume + configs
+        resume.clear()
+        now = listed if budget[0] is None else listed[:budget[0]]
         if budget[0] is not None:
-            budget[0] = max(0, budget[0] - len(configs))
+            budget[0] = max(0, budget[0] - len(listed))
         records = train_many(cache, now, workers=args.workers, address=args.address,
                              threads=args.threads, gpus_per_run=args.gpus_per_run,
                              verbose=args.verbose) if now else []
-        return records + [None] * (len(configs) - len(now))
+        return (records + [None] * (len(listed) - len(now)))[len(listed) - len(configs):]
 
-    # runs left under way by an interrupted call resume before any phase starts new ones
-    found = experiments.registered(preset, cache, args.data)
-    train([c for c, r in zip(found["configs"], found["records"]) if r and r["status"] not in TERMINAL])
     from .order import score_missing
     runs = experiments.study_runs(preset, data, c1_data, train,
                                   after_c1=lambda configs: score_missing(cache, configs),
