@@ -24,19 +24,19 @@ from pathlib import Path
 
 from .config import TrainConfig
 from .runcache import RunCache, distinct
+from .runs import TERMINAL
 
 # a run whose worker died is started again this many times (an error inside the run is
 # never retried: it would fail the same way)
 WORKER_RETRIES = 2
 
 
-def under_way_first(cache: RunCache, configs: list[TrainConfig]) -> list[int]:
-    """The indices of ``configs`` in the order to start them: those with a run under way in
-    ``cache`` (a record whose status has not ended) first, then the rest, each group in
-    the given order."""
-    from .runs import TERMINAL
-    under_way = [bool(r) and r["status"] not in TERMINAL for r in cache.records(configs)]
-    return sorted(range(len(configs)), key=lambda i: not under_way[i])
+def under_way_first(records: list[dict | None]) -> list[int]:
+    """The indices of runs (their ``records`` as they stand, None where one never started)
+    in the order to start them: those under way (a record whose status has not ended)
+    first, then the rest, each group in the given order."""
+    under_way = [bool(r) and r["status"] not in TERMINAL for r in records]
+    return sorted(range(len(records)), key=lambda i: not under_way[i])
 
 
 def _as_listed(listed: list[TrainConfig], configs: list[TrainConfig], records: list[dict]) -> list[dict]:
@@ -59,18 +59,24 @@ def _train_in_worker(config: dict, root: str, threads: int | None) -> dict:
 @dataclass
 class Progress:
     """One line per finished run and an estimate of the time left, from finished peers
-    (runs of the same model and batch size)."""
+    (runs of the same model and batch size on the same data), those read before the call
+    (:meth:`known`) included."""
 
     total: int
     log: object = print
     minutes: dict = field(default_factory=dict)
     done: int = 0
 
+    def known(self, config: TrainConfig, record: dict) -> float:
+        """Count a finished run as a peer; returns its training minutes."""
+        minutes = record.get("wall_seconds", 0) / 60  # training time, not time in the queue
+        self.minutes.setdefault((config.data, config.model, config.batch), []).append(minutes)
+        return minutes
+
     def finished(self, config: TrainConfig, record: dict, pending: list, at_once: int) -> None:
         """Log a finished run; ``pending``: the configs not finished yet."""
         self.done += 1
-        minutes = record.get("wall_seconds", 0) / 60  # training time, not time in the queue
-        self.minutes.setdefault((config.model, config.batch), []).append(minutes)
+        minutes = self.known(config, record)
         test = record.get("test", {}).get("all", {}).get("roc_mean")
         left = [self._estimate(c) for c in pending]
         eta = (f"about {sum(left) / at_once:.0f} min left ({at_once} at once)"
@@ -83,7 +89,7 @@ class Progress:
                      f"{'n/a' if test is None else f'{test:.3f}'}, {minutes:.1f} min; {eta}")
 
     def _estimate(self, config: TrainConfig) -> float | None:
-        peers = self.minutes.get((config.model, config.batch))
+        peers = self.minutes.get((config.data, config.model, config.batch))
         return sum(peers) / len(peers) if peers else None
 
 
@@ -110,10 +116,15 @@ def train_many(cache: RunCache, configs: list[TrainConfig], workers: int = 1,
                          "expected workers >= 1, threads >= 1 (or None), gpus_per_run >= 0")
     listed = configs
     configs = distinct(listed)  # a run listed twice trains once
-    order = under_way_first(cache, configs)  # opens (converts) each data path once, before any run
+    found = cache.records(configs)  # opens (converts) each data path once, before any run
+    order = under_way_first(found)
     if workers == 1 and not address:
         trained = cache.train_all([configs[i] for i in order], verbose=verbose, log=log)
         return _as_listed(listed, [configs[i] for i in order], trained)
+    # a run that has ended is read (and checked) here: no worker starts for it
+    records = [cache.train(c) if r and r["status"] in TERMINAL else None for c, r in zip(configs, found)]
+    if all(records):
+        return _as_listed(listed, configs, records)
     import ray
 
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
@@ -129,10 +140,12 @@ def train_many(cache: RunCache, configs: list[TrainConfig], workers: int = 1,
                             num_gpus=gpus_per_run)(_train_in_worker)
         root = str(Path(cache.root).resolve())
         tasks = {remote.remote(configs[i].to_dict() | {"data": configs[i].data}, root, threads): i
-                 for i in order}
-        progress = Progress(len(configs), log)
+                 for i in order if records[i] is None}
+        progress = Progress(len(tasks), log)
+        for config, record in zip(configs, records):
+            if record and record["status"] == "finished":
+                progress.known(config, record)
         at_once = max(1, int(ray.cluster_resources().get("CPU", threads) // threads))
-        records: list[dict | None] = [None] * len(configs)
         waiting = list(tasks)
         while waiting:
             ready, waiting = ray.wait(waiting, num_returns=1)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from danqrepro.executor import train_many, under_way_first
+from danqrepro.executor import Progress, train_many, under_way_first
 from danqrepro.files import lock_holder
 from danqrepro.runcache import RunCache
 from danqrepro.train import TrainConfig
@@ -65,8 +65,9 @@ def test_two_workers_give_the_records_of_one_after_another(tiny_store, tmp_path,
     assert len(lines) == 3 and lines[-1].startswith("[3/3] danq-tiny random b64")
     assert "min left (2 at once)" in lines[-1]
     # a second call finds every run finished and trains nothing
-    again = train_many(RunCache(tmp_path / "ray"), configs, workers=2, threads=1, log=None)
+    again = train_many(RunCache(tmp_path / "ray"), configs, workers=2, threads=1, log=lines.append)
     assert [r["provenance"] for r in again] == [r["provenance"] for r in parallel]
+    assert len(lines) == 3  # read in this process: no worker started, nothing logged
     shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
@@ -75,7 +76,7 @@ def test_a_killed_worker_is_replaced_and_its_run_resumes(tiny_store, tmp_path):
     [reference] = serial_in_fresh_process([config], tmp_path / "reference")
     root = tmp_path / "runs"
     driver = subprocess.Popen([sys.executable, "-c", f"""
-from danqrepro.executor import train_many, under_way_first
+from danqrepro.executor import train_many
 from danqrepro.runcache import RunCache
 from danqrepro.train import TrainConfig
 train_many(RunCache({str(root)!r}), [TrainConfig.from_dict({config.to_dict() | {"data": config.data}!r})],
@@ -117,10 +118,23 @@ class ListedCache:
 def test_runs_under_way_start_first_and_the_records_keep_the_given_order(tiny_store):
     configs = [tiny(tiny_store, seed) for seed in range(5)]
     cache = ListedCache({1: "finished", 2: "diverged", 3: "running", 4: "running"})
-    assert under_way_first(cache, configs) == [3, 4, 0, 1, 2]
+    assert under_way_first(cache.records(configs)) == [3, 4, 0, 1, 2]
     records = train_many(cache, configs + configs[:1], workers=1)  # the first listed twice
     assert cache.trained == [3, 4, 0, 1, 2]
     assert [r["seed"] for r in records] == [0, 1, 2, 3, 4, 0]
+
+
+def test_the_time_left_is_priced_by_finished_peers_on_the_same_data(tiny_store):
+    from dataclasses import replace
+    lines = []
+    progress = Progress(1, log=lines.append)
+    run = tiny(tiny_store, 0)
+    progress.known(replace(run, seed=9), {"wall_seconds": 600.0})  # read before the call
+    done = {"status": "finished", "epochs_trained": 3, "best_val_loss": 0.5, "wall_seconds": 1200.0}
+    progress.finished(run, done, [replace(run, seed=1), replace(run, seed=2)], at_once=2)
+    assert lines[-1].endswith("about 15 min left (2 at once)")  # 2 runs at 15 min, 2 at once
+    progress.finished(run, done, [replace(run, data="/chip/ZNF143")], at_once=2)
+    assert lines[-1].endswith("time left unknown (a pending run has no finished peer)")
 
 
 def stop_ray_cluster(port: str) -> None:
