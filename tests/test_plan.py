@@ -59,6 +59,9 @@ def test_c2_rules():
     c2 = decide_c2(same + np.tile([1, -1], 10), same, loss_fixed, loss_fixed, 0.0)
     assert c2["verdict"] == "not supported" and "planned power" in c2["reason"]
     assert decide_c2(random, fixed, loss_fixed, loss_fixed, 0.2)["verdict"] == "inconclusive"
+    early = decide_c2(random[:19], fixed[:19], loss_fixed[:19], loss_fixed[:19], 0.0)
+    assert early["epochs_test"]["p"] < 0.05 and early["reason"] == "19 of the 20 planned seed pairs"
+    assert decide_c2(random_later[:19], fixed[:19], loss_fixed[:19], loss_fixed[:19], 0.0)["verdict"] == "inconclusive"
 
 
 def test_c3_rules_use_a_t_based_90_percent_interval():
@@ -72,6 +75,9 @@ def test_c3_rules_use_a_t_based_90_percent_interval():
     wide, fixed = pairs(0, sd=12.0)
     assert decide_c3(wide, fixed, 0.0)["reason"].startswith("the 90% interval crosses")
     assert decide_c3(wide[:6], fixed[:6], 0.0)["reason"] == "6 of the 20 planned seed pairs"
+    # short of the planned pairs a verdict waits, whatever the interim interval reads
+    assert decide_c3(d[:19] + 30, np.full(19, 30.0), 0.0)["verdict"] == "inconclusive"
+    assert decide_c3(far[:19], fixed[:19], 0.0)["reason"] == "19 of the 20 planned seed pairs"
 
 
 def test_c5_rules():
@@ -80,6 +86,8 @@ def test_c5_rules():
     assert decide_c5(spread, fixed, 0.0, 0.05)["verdict"] == "supported"
     assert decide_c5(fixed, spread, 0.0, 0.05)["verdict"] == "not supported"
     assert decide_c5(spread[:14], fixed[:6], 0.0, 1e-9)["reason"] == "6 of the 20 planned runs in an arm"
+    early = decide_c5(spread[:19], fixed[:19], 0.0, 0.05)  # significant, short of the plan
+    assert early["p"] < 0.05 and early["reason"] == "19 of the 20 planned runs in an arm"
 
 
 def test_non_inferiority_and_holm():

@@ -300,8 +300,8 @@ def decide_c2(epochs_random, epochs_fixed, loss_random, loss_fixed, censored_sha
     - not supported: significant the other way; or fewer epochs with the loss not shown
       non-inferior; or, with the planned pairs, no significant difference (the study had
       the power to see the paper's effect);
-    - inconclusive, for plan-stated reasons only: fewer pairs than planned, or over
-      ``max_censored`` of an arm's runs at the epoch cap.
+    - inconclusive, for plan-stated reasons only: fewer pairs than planned (whatever an
+      interim test reads), or over ``max_censored`` of an arm's runs at the epoch cap.
     """
     d = np.asarray(epochs_random, float) - np.asarray(epochs_fixed, float)
     gap = np.asarray(loss_random, float) / np.asarray(loss_fixed, float) - 1
@@ -314,6 +314,8 @@ def decide_c2(epochs_random, epochs_fixed, loss_random, loss_fixed, censored_sha
     if censored_share > plan.max_censored:
         return out | {"verdict": "inconclusive",
                       "reason": f"over {plan.max_censored:.0%} of an arm's runs at the epoch cap"}
+    if short := _short(d.size, plan):
+        return out | {"verdict": "inconclusive", "reason": short}
     if later:
         return out | {"verdict": "not supported", "reason": "random dropout stops later"}
     if fewer and not loss["non_inferior"]:
@@ -321,9 +323,6 @@ def decide_c2(epochs_random, epochs_fixed, loss_random, loss_fixed, censored_sha
                       "reason": f"fewer epochs, but the loss is not shown within {plan.loss_margin:.1%}"}
     if fewer:
         return out | {"verdict": "supported", "reason": None}
-    short = _short(d.size, plan)
-    if short:
-        return out | {"verdict": "inconclusive", "reason": short}
     return out | {"verdict": "not supported",
                   "reason": "no significant difference in epochs at the planned power"}
 
@@ -335,7 +334,8 @@ def decide_c3(epochs_random, epochs_fixed, censored_share: float, plan: Plan = P
     - equivalent within margin: the interval inside the margin;
     - not supported: the interval wholly outside the margin (a difference at least the
       margin's), or, with the planned pairs, the interval crossing the margin;
-    - inconclusive, for plan-stated reasons only: fewer pairs than planned, or censoring.
+    - inconclusive, for plan-stated reasons only: fewer pairs than planned (whatever an
+      interim interval reads), or censoring.
     """
     d = np.asarray(epochs_random, float) - np.asarray(epochs_fixed, float)
     test = tost(d, plan.c3_margin, plan.alpha)
@@ -343,15 +343,14 @@ def decide_c3(epochs_random, epochs_fixed, censored_share: float, plan: Plan = P
     if censored_share > plan.max_censored:
         return out | {"verdict": "inconclusive",
                       "reason": f"over {plan.max_censored:.0%} of an arm's runs at the epoch cap"}
+    if short := _short(d.size, plan):
+        return out | {"verdict": "inconclusive", "reason": short}
     if test["equivalent"]:
         return out | {"verdict": "equivalent within margin", "reason": None}
     outside = test["ci_low"] >= plan.c3_margin or test["ci_high"] <= -plan.c3_margin
     if outside:
         return out | {"verdict": "not supported",
                       "reason": f"the arms differ by more than {plan.c3_margin:g} epochs"}
-    short = _short(d.size, plan)
-    if short:
-        return out | {"verdict": "inconclusive", "reason": short}
     return out | {"verdict": "not supported",
                   "reason": f"the 90% interval crosses the ±{plan.c3_margin:g}-epoch margin"}
 
@@ -363,7 +362,7 @@ def decide_c5(epochs_random, epochs_fixed, censored_share: float, alpha: float,
 
     - supported: significant, random the more spread; not supported: significant the
       other way, or, with the planned runs, no significant difference;
-    - inconclusive: fewer runs than planned, or censoring."""
+    - inconclusive: fewer runs than planned (whatever an interim test reads), or censoring."""
     from scipy.stats import levene
     random, fixed = np.asarray(epochs_random, float), np.asarray(epochs_fixed, float)
     testable = random.size > 2 and fixed.size > 2 and (random.std() > 0 or fixed.std() > 0)
@@ -374,13 +373,12 @@ def decide_c5(epochs_random, epochs_fixed, censored_share: float, alpha: float,
     if censored_share > plan.max_censored:
         return out | {"verdict": "inconclusive",
                       "reason": f"over {plan.max_censored:.0%} of an arm's runs at the epoch cap"}
+    if min(random.size, fixed.size) < plan.pairs_per_batch:
+        return out | {"verdict": "inconclusive",
+                      "reason": f"{min(random.size, fixed.size)} of the {plan.pairs_per_batch} planned runs in an arm"}
     if np.isfinite(p) and p < alpha:
         return out | ({"verdict": "supported", "reason": None} if wider else
                       {"verdict": "not supported", "reason": "random dropout's epochs spread less"})
-    short = min(random.size, fixed.size) < plan.pairs_per_batch
-    if short:
-        return out | {"verdict": "inconclusive",
-                      "reason": f"{min(random.size, fixed.size)} of the {plan.pairs_per_batch} planned runs in an arm"}
     return out | {"verdict": "not supported", "reason": "no significant difference in spread"}
 
 
