@@ -1,6 +1,7 @@
 """The CLI end to end: synth -> convert -> info -> train -> evaluate."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -76,6 +77,9 @@ def test_study_trains_the_learning_rate_grids_then_the_registered_runs(tmp_path,
     assert "Finished: learning-rate grid 4 of 4; dropout arms 3 of 8; C1 grid 4 of 4; C1 0 of 2; " \
            "real C1 grid 4 of 4; real C1 0 of 2; real arms grid 4 of 4; real dropout arms 0 of 8; " \
            "sensitivity arm 0 of 4. The dropout arms' finished runs: 3 at the epoch cap" in r.stdout
+    # every kind of run left has a finished peer on its data: the hours left are priced
+    assert re.search(r"; about \d+\.\d h left \(each unfinished run at the mean of its finished peers; "
+                     r"phases not yet fixed by their grid not counted\)$", r.stdout.strip())
     # the status is read from the records: an empty data cache stays empty (issue 28, 12)
     empty = tmp_path / "fresh-cache"
     monkeypatch.setenv("DANQREPRO_CACHE", str(empty))

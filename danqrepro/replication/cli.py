@@ -97,10 +97,11 @@ def status_report(runs: dict, cache) -> str:
     arms = table[finished & (table.phase == "dropout arms")]
     arms_line = (f" The dropout arms' finished runs: {int(arms.censored.sum())} at the epoch cap, "
                  f"mean test ROC AUC {arms.test_roc_mean.mean():.4f}." if len(arms) else "")
-    left = study.hours_left(once)
-    left_line = (f"about {left:.1f} h left (each unfinished run at the mean of its finished "
-                 "peers; phases not yet fixed by their grid not counted)" if left == left else
-                 "the hours left are known once each kind of run has finished once")
+    left, unpriced = study.hours_left(once, skip_unpriced=True), study.unpriced(once)
+    left_line = (f"about {left:.1f} h left (each unfinished run at the mean of its finished peers; "
+                 "phases not yet fixed by their grid not counted"
+                 + (f"; {unpriced} runs of kinds that have not finished once not counted either)"
+                    if unpriced else ")"))
     return (table.to_string(index=False)
             + f"\n\n{_rates_line(runs)}. Finished: {counts}.{arms_line} "
             f"{once.wall_seconds.sum() / 3600:.2f} h of training so far; {left_line}")
