@@ -296,6 +296,48 @@ def real_c1_table(c1: dict, per_tf: dict, per_tf_pr: dict, scans: dict | None = 
     return pd.DataFrame(rows)
 
 
+def arms_words(preset, verdicts: dict, small, large) -> dict[str, str]:
+    """Our figures for the dropout arms' claims, by ``C2``, ``C3``, ``C5 small`` and ``C5
+    large``: the epochs, effect, interval and p behind each verdict (``verdicts``: what
+    :mod:`danqrepro.replication.claims` returned), from the study tables of the two batch
+    sizes (``small``, ``large``; None where no run has finished there)."""
+    p = preset
+
+    def spread(c, batch):
+        return (f"batch {batch}: SD {figure(c['sd_random'], '.1f')} vs {figure(c['sd_fixed'], '.1f')} "
+                f"epochs, longest {c['max_random']:.0f}; Brown-Forsythe p = {figure(c['levene_p'])}")
+
+    def unless_empty(df, batch, words):
+        return words() if df is not None else f"batch {batch}: no run has finished yet"
+    c2, c3 = verdicts["C2"], verdicts["C3"]
+    return {
+        "C2": unless_empty(large, p.large_batch, lambda: (
+            f"batch {p.large_batch}: {_epochs(large)} epochs (random vs fixed); "
+            f"{order_test(c2) or _paired(c2)}; loss gap {c2['relative_loss_gap']:+.2%}")),
+        "C3": unless_empty(small, p.small_batch, lambda: (
+            f"batch {p.small_batch}: {_epochs(small)} epochs; {_equivalence(c3)}; "
+            f"margin ±{c3['equivalence_margin']:.1f}")),
+        "C5 small": unless_empty(small, p.small_batch, lambda: spread(verdicts["C5 small"], p.small_batch)),
+        "C5 large": unless_empty(large, p.large_batch, lambda: spread(verdicts["C5 large"], p.large_batch)),
+    }
+
+
+def real_arms_table(preset, real: dict, data_label: str):
+    """The real-data dropout arms' claims, one row per claim (C5 once per batch size): the
+    paper's words, ours (:func:`arms_words`) and the verdict. ``real``: what
+    :func:`claims.real_verdicts` returned."""
+    import pandas as pd
+
+    from .claims import PAPER
+    arms = real["arms"]
+
+    def at(batch):
+        return arms[arms.batch == batch] if arms is not None and (arms.batch == batch).any() else None
+    words = arms_words(preset, real, at(preset.small_batch), at(preset.large_batch))
+    return pd.DataFrame([{"claim": k.split()[0], "paper": PAPER[k.split()[0]], f"ours ({data_label})": ours,
+                          "verdict": _verdict(real[k])} for k, ours in words.items()])
+
+
 def claims_table(preset, data_label: str, verdicts: dict, small, large, real: dict | None = None):
     """The scorecard: one row per claim (C5 once per batch size) with the paper's words,
     ours, the test and the verdict. ``verdicts``: what :mod:`danqrepro.replication.claims`
@@ -307,26 +349,16 @@ def claims_table(preset, data_label: str, verdicts: dict, small, large, real: di
 
     from .claims import PAPER, TESTS
     p = preset
-    c1, c2, c3, c4 = (verdicts[k] for k in ("C1", "C2", "C3", "C4"))
-
-    def spread(c, batch):
-        return (f"batch {batch}: SD {figure(c['sd_random'], '.1f')} vs {figure(c['sd_fixed'], '.1f')} "
-                f"epochs, longest {c['max_random']:.0f}; Brown-Forsythe p = {figure(c['levene_p'])}")
-    rows = [
-        ("C1", c1, _c1_words(p, c1)),
-        ("C2", c2, f"batch {p.large_batch}: {_epochs(large)} epochs (random vs fixed); "
-                   f"{order_test(c2) or _paired(c2)}; loss gap {c2['relative_loss_gap']:+.2%}"),
-        ("C3", c3, f"batch {p.small_batch}: {_epochs(small)} epochs; {_equivalence(c3)}; "
-                   f"margin ±{c3['equivalence_margin']:.1f}"),
-        ("C4", c4, (f"epoch time x{c4['epoch_time_ratio']:.2f}, run time x{c4['total_time_ratio']:.2f} "
-                    "(timed side by side on one CPU), " if c4["timed"] else "no side-by-side timing; ")
-                   + f"epochs x{c4['epochs_ratio']:.2f} (batch {p.small_batch} over {p.large_batch})"),
-        ("C5", verdicts["C5 small"], spread(verdicts["C5 small"], p.small_batch)),
-        ("C5", verdicts["C5 large"], spread(verdicts["C5 large"], p.large_batch)),
-    ]
+    c4 = verdicts["C4"]
+    arms = arms_words(p, verdicts, small, large)
     keys = ["C1", "C2", "C3", "C4", "C5 small", "C5 large"]
-    table = pd.DataFrame([{"claim": k, "paper": PAPER[k], f"ours ({data_label}, {p.name})": ours,
-                           "test": TESTS[k], "verdict": _verdict(c)} for k, c, ours in rows])
+    ours = {"C1": _c1_words(p, verdicts["C1"]), **arms,
+            "C4": (f"epoch time x{c4['epoch_time_ratio']:.2f}, run time x{c4['total_time_ratio']:.2f} "
+                   "(timed side by side on one CPU), " if c4["timed"] else "no side-by-side timing; ")
+                  + f"epochs x{c4['epochs_ratio']:.2f} (batch {p.small_batch} over {p.large_batch})"}
+    table = pd.DataFrame([{"claim": k.split()[0], "paper": PAPER[k.split()[0]],
+                           f"ours ({data_label}, {p.name})": ours[k], "test": TESTS[k.split()[0]],
+                           "verdict": _verdict(verdicts[k])} for k in keys])
     if real is not None:
         table["verdict, real ChIP-seq"] = [_verdict(real[k]) if k in real else "not tested"
                                            for k in keys]
