@@ -292,8 +292,7 @@ def study_runs(preset: Preset, data: str, c1_data: str, train, after_c1=None,
 
     First every learning-rate grid at once: the dropout arms' (on ``data``); with
     ``real_data`` (TF -> its store's path, asked only for the TFs a phase reaches), the
-    real data's C1 grid and dropout arms' grid (cheap: 200-bp sequences); C1's grid (on
-    C1's benchmark ``c1_data``). Then the runs at the rates the grids chose, seed by seed
+    real data's C1 grid and dropout arms' grid; C1's grid (on C1's benchmark ``c1_data``). Then the runs at the rates the grids chose, seed by seed
     over the phases (:func:`seed_by_seed`: the dropout arms, C1, the real data's C1 over
     the TFs and its dropout arms on ``plan.real_arms_tf``, the sensitivity arm), so that
     a study stopped part way holds every claim's evidence at its first seeds.
