@@ -296,6 +296,12 @@ def test_a_record_without_weights_is_retrained_beside_it(tiny_store, tmp_path):
     assert (committed / "run.json").read_bytes() == record  # the committed record untouched
     model, again = load_run_model(retrained)
     assert again["status"] == "finished" and model.name.startswith("danq")
+    # the chapters that read weights say where they came from
+    from danqrepro.replication import report
+    assert report.weights_sentence(cache, [config], [committed]) == "The weights are those of the committed runs."
+    assert report.weights_sentence(cache, [config], [retrained]).endswith(
+        "(`runs/.retrained/`); a CPU whose kernels round otherwise ends a run an epoch or more away from "
+        "its record: danq-tiny stopped after 1 epoch here, 1 in its record.")
 
 
 def test_the_learning_rate_rule_and_the_registered_study():

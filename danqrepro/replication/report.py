@@ -200,6 +200,23 @@ def tidy(df, formats: dict | None = None, caption: str | None = None):
     return styled
 
 
+def weights_sentence(cache, configs, dirs) -> str:
+    """Where a chapter's trained weights came from (``dirs``: what
+    :meth:`RunCache.with_weights` returned for ``configs``): the committed runs' own, or,
+    where a record kept none, the run trained again from its configuration here, with the
+    epochs it stopped after beside its record's."""
+    from ..runcache import RETRAINED
+    from ..runs import load_run
+    again = [(c, load_run(d)) for c, d in zip(configs, dirs) if RETRAINED in Path(d).parts]
+    if not again:
+        return "The weights are those of the committed runs."
+    stops = "; ".join(f"{c.model} stopped after {count(r['epochs_trained'], 'epoch')} here, "
+                      f"{cache.record(c)['epochs_trained']} in its record" for c, r in again)
+    return ("The committed records keep no weights, so these runs were trained again from their "
+            f"configurations on this machine (`runs/{RETRAINED}/`); a CPU whose kernels round "
+            f"otherwise ends a run an epoch or more away from its record: {stops}.")
+
+
 # the training settings a chapter's setup table reads from its run records (``redraw`` only
 # where a run used random dropout)
 TRAINING_KEYS = ("dropout", "batch", "n_train", "max_epochs", "patience", "optimizer", "learning_rate",
