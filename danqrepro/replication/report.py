@@ -204,17 +204,29 @@ def weights_sentence(cache, configs, dirs) -> str:
     """Where a chapter's trained weights came from (``dirs``: what
     :meth:`RunCache.with_weights` returned for ``configs``): the committed runs' own, or,
     where a record kept none, the run trained again from its configuration here, with the
-    epochs it stopped after beside its record's."""
+    epochs it stopped after beside its record's and what differed (the training code, the
+    CPU)."""
     from ..runcache import RETRAINED
     from ..runs import load_run
     again = [(c, load_run(d)) for c, d in zip(configs, dirs) if RETRAINED in Path(d).parts]
     if not again:
         return "The weights are those of the committed runs."
-    stops = "; ".join(f"{c.model} stopped after {count(r['epochs_trained'], 'epoch')} here, "
-                      f"{cache.record(c)['epochs_trained']} in its record" for c, r in again)
+
+    def code(record):
+        p = record["provenance"]
+        return (f"fingerprint {p['code_fingerprint'][:8]}" if p.get("code_fingerprint")
+                else f"commit {p['git']['commit'][:7]}")
+
+    def stop(config, here):
+        kept = cache.record(config)
+        cpu = (here["provenance"]["hardware"]["cpu"], kept["provenance"]["hardware"]["cpu"])
+        differs = ([f"the record's training code is {code(kept)}, this run's {code(here)}"]
+                   if code(here) != code(kept) else []) + ([f"it ran on {cpu[1]}"] if cpu[0] != cpu[1] else [])
+        return (f"{config.model} stopped after {count(here['epochs_trained'], 'epoch')} here and "
+                f"{kept['epochs_trained']} in its record ({'; '.join(differs) or 'the same code and CPU'})")
     return ("The committed records keep no weights, so these runs were trained again from their "
-            f"configurations on this machine (`runs/{RETRAINED}/`); a CPU whose kernels round "
-            f"otherwise ends a run an epoch or more away from its record: {stops}.")
+            f"configurations on this machine (`runs/{RETRAINED}/`): "
+            + "; ".join(stop(c, r) for c, r in again) + ".")
 
 
 # the training settings a chapter's setup table reads from its run records (``redraw`` only
