@@ -79,9 +79,12 @@ class Progress:
         minutes = self.known(config, record)
         test = record.get("test", {}).get("all", {}).get("roc_mean")
         left = [self._estimate(c) for c in pending]
-        eta = (f"about {sum(left) / at_once:.0f} min left ({at_once} at once)"
-               if all(v is not None for v in left)
-               else "time left unknown (a pending run has no finished peer)")
+        priced = [v for v in left if v is not None]
+        eta = (f"about {sum(priced) / at_once:.0f} min left ({at_once} at once)" if priced or not left
+               else "time left unknown (no pending run has a finished peer)")
+        if priced and len(priced) < len(left):
+            eta += (f" for {len(priced)} {'run' if len(priced) == 1 else 'runs'}; "
+                    f"{len(left) - len(priced)} not priced yet (no finished peer)")
         if self.log:
             self.log(f"[{self.done}/{self.total}] {config.model} {config.dropout} b{config.batch} "
                      f"s{config.seed}: {record['status']}, {record['epochs_trained']} epochs, "

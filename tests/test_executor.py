@@ -134,7 +134,10 @@ def test_the_time_left_is_priced_by_finished_peers_on_the_same_data(tiny_store):
     progress.finished(run, done, [replace(run, seed=1), replace(run, seed=2)], at_once=2)
     assert lines[-1].endswith("about 15 min left (2 at once)")  # 2 runs at 15 min, 2 at once
     progress.finished(run, done, [replace(run, data="/chip/ZNF143")], at_once=2)
-    assert lines[-1].endswith("time left unknown (a pending run has no finished peer)")
+    assert lines[-1].endswith("time left unknown (no pending run has a finished peer)")
+    progress.finished(run, done, [replace(run, seed=1), replace(run, data="/chip/ZNF143")], at_once=2)
+    # peers at 10, 20, 20 and 20 min: the priced run at 17.5, 2 at once
+    assert lines[-1].endswith("about 9 min left (2 at once) for 1 run; 1 not priced yet (no finished peer)")
 
 
 def stop_ray_cluster(port: str) -> None:
