@@ -300,7 +300,7 @@ def test_a_record_without_weights_is_retrained_beside_it(tiny_store, tmp_path):
     from danqrepro.replication import report
     assert report.weights_sentence(cache, [config], [committed]) == "The weights are those of the committed runs."
     assert report.weights_sentence(cache, [config], [retrained]).endswith(
-        "(`runs/.retrained/`): danq-tiny stopped after 1 epoch here and 1 in its record (the same code and CPU).")
+        "(in runs/.retrained/): danq-tiny stopped after 1 epoch here and 1 in its record (the same code and CPU).")
 
 
 def test_the_learning_rate_rule_and_the_registered_study():

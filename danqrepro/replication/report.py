@@ -225,7 +225,7 @@ def weights_sentence(cache, configs, dirs) -> str:
         return (f"{config.model} stopped after {count(here['epochs_trained'], 'epoch')} here and "
                 f"{kept['epochs_trained']} in its record ({'; '.join(differs) or 'the same code and CPU'})")
     return ("The committed records keep no weights, so these runs were trained again from their "
-            f"configurations on this machine (`runs/{RETRAINED}/`): "
+            f"configurations on this machine (in runs/{RETRAINED}/): "
             + "; ".join(stop(c, r) for c, r in again) + ".")
 
 
