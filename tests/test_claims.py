@@ -136,13 +136,14 @@ def test_c1_on_the_order_benchmark_is_decided_over_seeds_and_reports_rules():
         "inconclusive (1 of the 5 planned seeds per model)", "supported", "equivalent within margin",
         "not tested"]  # C4: the real-data study does not time batches
     # the real arms' own table: the scorecard's words for each claim, from the real study's runs
-    arms_card = report.real_arms_table(get_preset("cpu"), real | {"arms": pd.concat([small, large])},
+    arms_card = report.real_arms_table(get_preset("cpu"), real | {"arms_small": small, "arms_large": large},
                                        "real ChIP-seq, ZNF143")
     assert list(arms_card.claim) == ["C2", "C3", "C5", "C5"]
     assert list(arms_card["ours (real ChIP-seq, ZNF143)"])[:2] == list(card.iloc[1:3, 2])
     assert list(arms_card.verdict)[:2] == ["supported", "equivalent within margin"]
     from danqrepro.replication.plan import decide_c2, decide_c3, decide_c5
-    nothing = {"C2": decide_c2([], [], [], [], 0.0), "C3": decide_c3([], [], 0.0), "arms": None,
+    nothing = {"C2": decide_c2([], [], [], [], 0.0), "C3": decide_c3([], [], 0.0), "arms_small": None,
+               "arms_large": None,
                "C5 small": decide_c5([], [], 0.0, 0.05), "C5 large": decide_c5([], [], 0.0, 0.05)}
     waiting = report.real_arms_table(get_preset("cpu"), nothing, "real ChIP-seq, ZNF143")
     assert list(waiting.iloc[:, 2]) == ["batch 1000: no run has finished yet", "batch 100: no run has finished yet",

@@ -230,7 +230,8 @@ def real_verdicts(preset, cache, registered: dict) -> dict:
     ``C3``, ``C5 small`` and ``C5 large`` on ``plan.real_arms_tf``, Holm's correction over
     its secondaries as in the synthetic study. Also ``per_tf`` (TF -> DanQ's and the CNN's
     test ROC AUCs, over the seeds both finished, seed by seed), ``per_tf_pr`` (the same for
-    PR AUC), ``arms`` (the finished real dropout arms' study table, or None) and
+    PR AUC), ``arms`` (the finished real dropout arms' study table, or None), ``arms_small``
+    and ``arms_large`` (its rows at each batch size, None where none finished) and
     ``c1_finished`` (the (TF, seed) pairs both models finished)."""
     from . import experiments, study
     from .plan import decide_c1_real
@@ -262,4 +263,5 @@ def real_verdicts(preset, cache, registered: dict) -> dict:
                           {"levene_p": float("nan")} | decide_c5([], [], 0.0, ALPHA, plan))
     verdicts["C1"]["p"] = verdicts["C1"]["test"]["p"]
     return holm_secondaries(verdicts) | {"per_tf": per_tf, "per_tf_pr": scores("pr_mean"), "arms": arms,
+                                         "arms_small": small, "arms_large": large,
                                          "c1_finished": sum(len(d) for d, _ in per_tf.values())}

@@ -358,11 +358,7 @@ def real_arms_table(preset, real: dict, data_label: str):
     import pandas as pd
 
     from .claims import PAPER
-    arms = real["arms"]
-
-    def at(batch):
-        return arms[arms.batch == batch] if arms is not None and (arms.batch == batch).any() else None
-    words = arms_words(preset, real, at(preset.small_batch), at(preset.large_batch))
+    words = arms_words(preset, real, real["arms_small"], real["arms_large"])
     return pd.DataFrame([{"claim": k.split()[0], "paper": PAPER[k.split()[0]], f"ours ({data_label})": ours,
                           "verdict": _verdict(real[k])} for k, ours in words.items()])
 
