@@ -218,12 +218,13 @@ def phase_counts(registered: dict):
     phase holds too (trained once, for both), and how many have finished."""
     import pandas as pd
     rows, earlier = [], set()
+    records = iter(registered["records"])  # one per config, phase by phase
     for name, configs in registered["phases"].items():
         keys = list(map(repr, configs))
         rows.append({"phase": name, "runs": len(configs),
                      "also in an earlier phase": sum(k in earlier for k in keys),
                      "finished": sum(bool(r) and r["status"] == "finished"
-                                     for r in registered_records(registered, configs))})
+                                     for r in (next(records) for _ in configs))})
         earlier.update(keys)
     return pd.DataFrame(rows)
 
@@ -347,9 +348,7 @@ def seed_by_seed(phases: list[list[TrainConfig]]) -> list[TrainConfig]:
     """The runs of several phases in one training order: every phase's runs at the lowest
     seed, then at the next seed, and so on; within a seed the phases in the given order,
     each in its own order (whole pairs stay together)."""
-    tagged = [(config.seed, k, i, config) for k, phase in enumerate(phases)
-              for i, config in enumerate(phase)]
-    return [config for *_, config in sorted(tagged, key=lambda t: t[:3])]
+    return sorted((config for phase in phases for config in phase), key=lambda c: c.seed)  # stable
 
 
 # -- the real-data study (DeepBind's ENCODE ChIP-seq sets) ------------------------------
